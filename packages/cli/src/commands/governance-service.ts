@@ -1,0 +1,79 @@
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { MemberDataSchema } from "@cleanroom/protocol";
+import { jsonArgument, type CommandContext } from "../context.js";
+import type { Run } from "./types.js";
+
+interface StartOptions {
+  dataDir: string;
+  host: string;
+  port: string;
+  initialMember: string[];
+  initialMemberData: string[];
+  constitution?: string;
+  serviceCertOut?: string;
+  readyFile?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Waits for SIGINT or SIGTERM, then resolves. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve(signal);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+async function start(ctx: CommandContext, options: StartOptions): Promise<void> {
+  if (options.initialMemberData.length > options.initialMember.length) {
+    throw new Error("More --initial-member-data than --initial-member options.");
+  }
+  const initialMembers = options.initialMember.map((certFile, index) => {
+    const raw = options.initialMemberData[index];
+    const data = MemberDataSchema.parse(raw ? jsonArgument(ctx, raw, "--initial-member-data") : { identifier: `member${index}` });
+    return { certificatePem: ctx.readFile(certFile), memberData: data };
+  });
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid --port ${options.port}.`);
+  const { startGovernanceService } = await import("@cleanroom/governance");
+  const service = await startGovernanceService({
+    dataDir: ctx.path(options.dataDir),
+    host: options.host,
+    port,
+    initialMembers,
+    ...(options.constitution ? { constitution: ctx.readFile(options.constitution) } : {}),
+  });
+  if (options.serviceCertOut) writeFileSync(ctx.path(options.serviceCertOut), service.serviceCertificatePem);
+  const ready = { url: service.url, serviceCertificate: `${ctx.path(options.dataDir)}/identity/service_cert.pem` };
+  if (options.readyFile) writeFileSync(ctx.path(options.readyFile), JSON.stringify(ready) + "\n");
+  ctx.printer.value(ready, () => `governance service listening on ${service.url}\nservice certificate: ${ready.serviceCertificate}\n`);
+  const signal = await untilSignal();
+  ctx.printer.note(`${signal}: stopping`);
+  await service.close();
+}
+
+export function registerGovernanceServiceCommands(governance: Command, run: Run): void {
+  const service = governance.command("service").description("Run the governance service.");
+  run(
+    service
+      .command("start")
+      .description("Start the governance service in the foreground (Ctrl-C stops it). Creates identity and ledger on first start.")
+      .requiredOption("--data-dir <dir>", "directory for the service identity and ledger")
+      .option("--host <host>", "address to listen on", "127.0.0.1")
+      .option("--port <port>", "port (0 = any free port)", "0")
+      .option("--initial-member <cert>", "certificate of an initial member (repeatable; first start only)", collect, [])
+      .option("--initial-member-data <json>", "member_data for the initial member at the same position (JSON or @file)", collect, [])
+      .option("--constitution <file>", "constitution for a new service (default: Cleanroom's)")
+      .option("--service-cert-out <file>", "also write the service certificate here")
+      .option("--ready-file <file>", "write {url, serviceCertificate} as JSON here once listening"),
+    start,
+  );
+}

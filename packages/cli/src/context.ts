@@ -1,0 +1,73 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import type { GovernanceClient } from "@cleanroom/governance-client";
+import { parseCertificate } from "@cleanroom/crypto";
+import { Printer, type CliIo, type OutputFormat } from "./io.js";
+import { absolutePath, cleanroomHome, ProfileStore, type Profile } from "./profiles.js";
+
+/** What every command gets: I/O, output format, profiles, and a client for the selected profile. */
+export class CommandContext {
+  readonly store: ProfileStore;
+  readonly printer: Printer;
+  /** Set by commands whose outcome is a verdict (e.g. verification failed) rather than an error. */
+  exitCode = 0;
+  private readonly profileName: string | undefined;
+  private openClients: GovernanceClient[] = [];
+
+  constructor(
+    readonly io: CliIo,
+    command: Command,
+  ) {
+    const globals = command.optsWithGlobals<{ profile?: string; output: OutputFormat }>();
+    this.store = new ProfileStore(cleanroomHome(io.env));
+    this.printer = new Printer(io, globals.output);
+    this.profileName = globals.profile;
+  }
+
+  path(file: string): string {
+    return absolutePath(file, this.io.cwd);
+  }
+
+  readFile(file: string): string {
+    return readFileSync(this.path(file), "utf8");
+  }
+
+  profile(): { name: string; profile: Profile } {
+    return this.store.resolve(this.profileName, this.io.env);
+  }
+
+  /** The selected profile's member id (hash of its certificate). */
+  memberId(): string {
+    const { name, profile } = this.profile();
+    if (!profile.certificate) throw new Error(`Profile '${name}' has no certificate.`);
+    return parseCertificate(readFileSync(profile.certificate, "utf8")).id;
+  }
+
+  async client(): Promise<GovernanceClient> {
+    const { profile } = this.profile();
+    const { GovernanceClient } = await import("@cleanroom/governance-client");
+    const client = new GovernanceClient({
+      url: profile.serviceUrl,
+      serviceCertificatePem: readFileSync(profile.serviceCertificate, "utf8"),
+      ...(profile.certificate ? { certificatePem: readFileSync(profile.certificate, "utf8") } : {}),
+      ...(profile.privateKey ? { privateKeyPem: readFileSync(profile.privateKey, "utf8") } : {}),
+    });
+    this.openClients.push(client);
+    return client;
+  }
+
+  close(): void {
+    for (const client of this.openClients) client.close();
+    this.openClients = [];
+  }
+}
+
+/** Parses a JSON option value, or reads it from a file when written `@path`. */
+export function jsonArgument(ctx: CommandContext, value: string, what: string): unknown {
+  const text = value.startsWith("@") ? ctx.readFile(value.slice(1)) : value;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`${what} is not valid JSON${value.startsWith("@") ? ` (read from ${value.slice(1)})` : ""}.`);
+  }
+}

@@ -1,0 +1,68 @@
+import { Command, CommanderError, Option } from "commander";
+import { registerGovernanceMemberCommands } from "./commands/governance-member.js";
+import { registerGovernanceProposalCommands } from "./commands/governance-proposal.js";
+import { registerGovernanceServiceCommands } from "./commands/governance-service.js";
+import { registerLedgerCommands } from "./commands/ledger.js";
+import { registerProfileCommands } from "./commands/profile.js";
+import { registerReceiptCommands } from "./commands/receipt.js";
+import type { Run } from "./commands/types.js";
+import { CommandContext } from "./context.js";
+import type { CliIo } from "./io.js";
+
+export const CLI_VERSION = "0.1.0";
+
+function describeError(error: unknown): string {
+  const e = error as { name?: string; code?: string; message?: string; status?: number };
+  if (e.name === "ServiceError") return `${e.code ?? "Error"} (HTTP ${e.status ?? "?"}): ${e.message ?? ""}`;
+  if (e.name === "ZodError") return `invalid input: ${e.message ?? ""}`;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ECONNREFUSED") return `cannot reach the service (${e.message ?? ""}); is it running?`;
+  if (code === "EEXIST") return `${e.message ?? ""} (refusing to overwrite)`;
+  return e.message ?? String(error);
+}
+
+/**
+ * Runs the CLI with the given arguments (without `node` and the script) and I/O. Returns the exit code:
+ * 0 success, 1 a failed operation or verification, 2 a usage error.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command("cleanroom")
+    .description("Cleanroom: confidential data clean rooms with verifiable governance.")
+    .version(CLI_VERSION)
+    .addOption(new Option("--profile <name>", "profile to act as (default: $CLEANROOM_PROFILE or the current profile)"))
+    .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError();
+
+  const run: Run = (command, action) =>
+    command.action(async (...args: unknown[]) => {
+      const ctx = new CommandContext(io, args[args.length - 1] as Command);
+      try {
+        await (action as (ctx: CommandContext, ...rest: unknown[]) => Promise<void> | void)(ctx, ...args.slice(0, -1));
+        exitCode = Math.max(exitCode, ctx.exitCode);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  registerProfileCommands(program, run);
+  const governance = program.command("governance").description("Consortium governance: the service, members, proposals.");
+  registerGovernanceServiceCommands(governance, run);
+  registerGovernanceMemberCommands(governance, run);
+  registerGovernanceProposalCommands(governance, run);
+  registerLedgerCommands(program, run);
+  registerReceiptCommands(program, run);
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help" ? 0 : 2;
+    }
+    io.stderr(`error: ${describeError(error)}\n`);
+    return 1;
+  }
+}

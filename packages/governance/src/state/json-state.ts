@@ -1,0 +1,34 @@
+import type { StateReader, WriteTx } from "@cleanroom/ledger";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export function encodeJson(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+export function decodeJson<T>(bytes: Uint8Array): T {
+  return JSON.parse(decoder.decode(bytes)) as T;
+}
+
+export function encodeText(value: string): Uint8Array {
+  return encoder.encode(value);
+}
+
+export function decodeText(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+export function readJson<T>(state: StateReader, map: string, key: string): T | undefined {
+  const bytes = state.get(map, key);
+  return bytes === undefined ? undefined : decodeJson<T>(bytes);
+}
+
+export function writeJson(tx: WriteTx, map: string, key: string, value: unknown): void {
+  tx.set(map, key, encodeJson(value));
+}
+
+export function readText(state: StateReader, map: string, key: string): string | undefined {
+  const bytes = state.get(map, key);
+  return bytes === undefined ? undefined : decodeText(bytes);
+}

@@ -1,0 +1,91 @@
+/**
+ * The error catalogue: every error code a Cleanroom service returns, defined once with its HTTP status and what it
+ * means. Services throw `ApiError`; clients receive `{"error": {"code", "message"}}`. `docs/errors.md` documents
+ * every code, and a test keeps the two in step. Codes are never reused for a different meaning.
+ */
+export const ERROR_CATALOGUE = {
+  // Requests and transport
+  InvalidInput: { status: 400, description: "The request body or its fields do not match the endpoint's schema." },
+  InvalidParameter: { status: 400, description: "A path or query parameter is malformed." },
+  MalformedJson: { status: 400, description: "The request body is not valid JSON." },
+  RequestTooLarge: { status: 413, description: "The request body exceeds the service's size limit." },
+  UnsupportedContentType: { status: 415, description: "The request's Content-Type is not the one the endpoint accepts." },
+  ResourceNotFound: { status: 404, description: "No endpoint exists at this method and path." },
+  InternalError: { status: 500, description: "An unexpected failure; the request had no effect." },
+  ServiceUnavailable: { status: 503, description: "The service cannot accept writes (its ledger stopped after a storage failure)." },
+
+  // Authentication of callers
+  InvalidAuthenticationInfo: {
+    status: 401,
+    description: "No client certificate was presented, or it does not belong to a registered member or user.",
+  },
+  InvalidCoseSign1: { status: 400, description: "The body is not a well-formed COSE_Sign1 governance message." },
+  UnknownSigner: { status: 401, description: "The COSE kid does not name a registered member." },
+  InvalidSignature: { status: 401, description: "The COSE_Sign1 signature does not verify with the member's certificate." },
+  MemberNotActive: { status: 403, description: "Only Active members may propose, vote or withdraw." },
+  MessageTypeMismatch: { status: 400, description: "The ccf.gov.msg.type header does not match the endpoint." },
+  CreatedAtOutOfRange: { status: 400, description: "ccf.gov.msg.created_at is too far from the service's clock." },
+  RequestReplayed: { status: 409, description: "This exact signed request was already processed." },
+
+  // Members
+  MemberNotFound: { status: 404, description: "No member has this id." },
+  UserNotFound: { status: 404, description: "No user has this id." },
+  MemberIdMismatch: { status: 400, description: "The member id in the path is not the signer's id." },
+  MemberAlreadyActive: { status: 409, description: "The member has already acknowledged and is Active." },
+  StateDigestMismatch: { status: 400, description: "The acknowledged state digest is not the one last issued to the member." },
+  StateDigestNotRequested: { status: 400, description: "The member must request a state digest (update) before acknowledging." },
+
+  // Proposals and ballots
+  ProposalFailedToValidate: { status: 400, description: "The proposal is malformed or the constitution's validate rejected it." },
+  ProposalNotFound: { status: 404, description: "No proposal has this id." },
+  ProposalIdMismatch: { status: 400, description: "The proposal id in the path differs from the signed ccf.gov.msg.proposal_id." },
+  ProposalNotOpen: { status: 409, description: "The proposal is closed: ballots and withdrawals are refused." },
+  VoteAlreadyExists: { status: 409, description: "This member has already submitted a ballot for the proposal." },
+  NotProposer: { status: 403, description: "Only the member who created a proposal may withdraw it." },
+  InvalidBallot: { status: 400, description: "The ballot is not a vote(proposal, proposerId) function returning a boolean." },
+  BallotNotFound: { status: 404, description: "The member has not submitted a ballot for the proposal." },
+  ConstitutionError: {
+    status: 400,
+    description: "The constitution threw, ran out of time or memory, or returned an invalid result; nothing was changed.",
+  },
+
+  // Transactions and receipts
+  InvalidTransactionId: { status: 400, description: "A transaction id must have the form <view>.<seqno>." },
+  TransactionNotFound: { status: 404, description: "No committed transaction has this id." },
+  TransactionInvalid: { status: 404, description: "This transaction id can never be committed (it belongs to a lost view)." },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The wire shape of every error response. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** An error with a catalogued code; the HTTP layer turns it into the status and body the catalogue defines. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function isErrorBody(value: unknown): value is ErrorBody {
+  if (typeof value !== "object" || value === null) return false;
+  const error = (value as { error?: unknown }).error;
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === "string" &&
+    typeof (error as { message?: unknown }).message === "string"
+  );
+}

@@ -1,0 +1,3 @@
+export * from "./errors.js";
+export * from "./transactions.js";
+export * from "./governance.js";

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The built CLI; `npm test` builds before running tests. */
+export const cliBin = join(root, "packages", "cli", "dist", "bin.js");
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  url: string;
+  serviceCertificatePem: string;
+  /** stderr collected so far, for failure messages. */
+  stderr(): string;
+}
+
+/**
+ * Starts `cleanroom governance service start` as a separate process (so it can be SIGKILLed) and waits until it is
+ * listening. Initial members only matter on the first start of a data directory.
+ */
+export async function spawnGovernanceService(dataDir: string, initialMemberCerts: string[], timeoutMs = 30_000): Promise<ServiceProcess> {
+  if (!existsSync(cliBin)) throw new Error(`${cliBin} is missing: build first (npm test does).`);
+  const ready = join(dataDir, `ready-${Date.now()}.json`);
+  const args = ["governance", "service", "start", "--data-dir", dataDir, "--port", "0", "--ready-file", ready];
+  initialMemberCerts.forEach((cert, i) => {
+    const file = join(dataDir, `initial-member-${i}.pem`);
+    writeFileSync(file, cert);
+    args.push("--initial-member", file, "--initial-member-data", JSON.stringify({ identifier: `member${i}` }));
+  });
+  const child = spawn(process.execPath, [cliBin, "--output", "json", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(ready)) {
+    if (child.exitCode !== null) throw new Error(`governance service exited with ${child.exitCode}: ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`governance service did not start within ${timeoutMs} ms: ${stderr}`);
+    }
+    await sleep(50);
+  }
+  const { url, serviceCertificate } = JSON.parse(readFileSync(ready, "utf8")) as { url: string; serviceCertificate: string };
+  rmSync(ready);
+  return { child, url, serviceCertificatePem: readFileSync(serviceCertificate, "utf8"), stderr: () => stderr };
+}
+
+export function waitForExit(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
