@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { repoRoot } from "./repo-root.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const root = repoRoot();
 
 /** The Python environment with CCF's tools that `scripts/setup.mjs` installs. */
 export const pythonBin = join(root, ".cache", "python", "bin");

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { repoRoot } from "./repo-root.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** The built CLI; `npm test` builds before running tests. */
-export const cliBin = join(root, "packages", "cli", "dist", "bin.js");
+export const cliBin = join(repoRoot(), "packages", "cli", "dist", "bin.js");
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -29,7 +28,9 @@ export async function spawnGovernanceService(dataDir: string, initialMemberCerts
     writeFileSync(file, cert);
     args.push("--initial-member", file, "--initial-member-data", JSON.stringify({ identifier: `member${i}` }));
   });
-  const child = spawn(process.execPath, [cliBin, "--output", "json", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  // Extra Node options for the service only, e.g. CLEANROOM_SERVICE_NODE_ARGS="--cpu-prof" to profile it.
+  const nodeArgs = (process.env.CLEANROOM_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, cliBin, "--output", "json", ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const deadline = Date.now() + timeoutMs;

@@ -86,6 +86,11 @@ function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array): Buffer {
   return cborEncode(["Signature1", Buffer.from(protectedBytes), Buffer.alloc(0), Buffer.from(payload)]);
 }
 
+/** The bytes a COSE_Sign1 signature covers (the Sig_structure), for verifying elsewhere (e.g. another thread). */
+export function coseToBeSigned(message: CoseSign1): Buffer {
+  return sigStructure(message.protectedBytes, message.payload);
+}
+
 /** Signs `payload` as a tagged COSE_Sign1 with ES384. `protectedHeader` gets `alg` added first if absent. */
 export function encodeCoseSign1(protectedHeader: CoseHeaderMap, payload: Uint8Array, privateKey: KeyObject): Buffer {
   const header: CoseHeaderMap = new Map([[COSE_HEADER_ALG, COSE_ALG_ES384]]);

@@ -20,9 +20,9 @@ const ROLES = ["operator", "recoveryOperator", "cgsOperator", "contractOperator"
 const ID_PATTERN = /^[0-9a-f]{64}$/;
 const MAX_DATA_BYTES = 16 * 1024;
 
+// Reads go through cleanroom.kv (one host call each); writes use CCF's ccf.kv API.
 function getJson(map, key) {
-  const value = ccf.kv[map].get(ccf.strToBuf(key));
-  return value === undefined ? undefined : ccf.bufToJsonCompatible(value);
+  return cleanroom.kv.getJson(map, key);
 }
 
 function setJson(map, key, value) {
@@ -104,12 +104,10 @@ function hasRole(info) {
 
 /** Active members without a role, sorted: the members whose yes votes a proposal needs. */
 function countedActiveMembers() {
-  const ids = [];
-  ccf.kv[MEMBERS_INFO].forEach((value, key) => {
-    const info = ccf.bufToJsonCompatible(value);
-    if (info.status === "Active" && !hasRole(info)) ids.push(ccf.bufToStr(key));
-  });
-  return ids.sort();
+  return cleanroom.kv
+    .entriesJson(MEMBERS_INFO)
+    .filter(([, info]) => info.status === "Active" && !hasRole(info))
+    .map(([id]) => id);
 }
 
 function memberIdArg(args, field) {

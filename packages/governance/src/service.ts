@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { parseCertificate, signDigest } from "@cleanroom/crypto";
 import { openLedger, type Ledger } from "@cleanroom/ledger";
 import { MemberDataSchema } from "@cleanroom/protocol";
+import { createSignatureVerifier } from "./auth/signature-pool.js";
 import { ReplayGuard, SignedRequestVerifier, type SignedRequestPolicy } from "./auth/signed-requests.js";
 import { DEFAULT_CONSTITUTION } from "./constitution/default-constitution.js";
 import { ConstitutionEngine } from "./constitution/engine.js";
@@ -35,6 +36,8 @@ export interface GovernanceServiceOptions {
   maxRequestAgeSeconds?: number;
   maxRequestFutureSeconds?: number;
   bodyLimitBytes?: number;
+  /** Threads verifying request signatures; 0 verifies on the main thread. Default: one per extra core, at least one. */
+  verifierThreads?: number;
   signatureEveryTx?: number;
   signatureIntervalMs?: number;
   clock?: () => number;
@@ -102,10 +105,11 @@ export async function startGovernanceService(options: GovernanceServiceOptions):
     clock,
   };
   const engine = new ConstitutionEngine(limits);
+  const signatures = createSignatureVerifier(options.verifierThreads);
   const ctx: ServiceContext = {
     ledger,
     engine,
-    verifier: new SignedRequestVerifier(policy),
+    verifier: new SignedRequestVerifier(policy, signatures),
     replayGuard: new ReplayGuard(ledger, policy),
     lifecycle: { engine, clock },
     identity,
@@ -120,6 +124,7 @@ export async function startGovernanceService(options: GovernanceServiceOptions):
     await app.listen({ host, port: options.port ?? 0 });
   } catch (error) {
     await ledger.close();
+    await signatures.close();
     engine.dispose();
     throw error;
   }
@@ -135,6 +140,7 @@ export async function startGovernanceService(options: GovernanceServiceOptions):
       (closing ??= (async () => {
         await app.close();
         await ledger.close();
+        await signatures.close();
         engine.dispose();
       })()),
   };

@@ -1,9 +1,9 @@
-import { createHash, type KeyObject } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   CoseFormatError,
+  coseToBeSigned,
   parseCertificate,
   parseGovernanceMessage,
-  verifyCoseSign1,
   type GovMessageHeaders,
   type GovMessageType,
 } from "@cleanroom/crypto";
@@ -11,6 +11,7 @@ import type { StateReader, WriteTx } from "@cleanroom/ledger";
 import { ApiError } from "@cleanroom/protocol";
 import { getMember } from "../state/members.js";
 import { Maps } from "../state/maps.js";
+import type { SignatureVerifier } from "./signature-pool.js";
 
 /** A governance request whose signature verified against a registered member's certificate. */
 export interface VerifiedRequest {
@@ -61,19 +62,22 @@ export interface Expectation {
  * verification and execution (the member's status, replays) is checked inside the transaction by `admit`.
  */
 export class SignedRequestVerifier {
-  private readonly keys = new Map<string, { pem: string; key: KeyObject }>();
+  private readonly keys = new Map<string, { pem: string; spki: Uint8Array }>();
 
-  constructor(private readonly policy: SignedRequestPolicy) {}
+  constructor(
+    private readonly policy: SignedRequestPolicy,
+    private readonly signatures: SignatureVerifier,
+  ) {}
 
-  private publicKey(memberId: string, pem: string): KeyObject {
+  private publicKey(memberId: string, pem: string): Uint8Array {
     const cached = this.keys.get(memberId);
-    if (cached?.pem === pem) return cached.key;
-    const key = parseCertificate(pem).publicKey;
-    this.keys.set(memberId, { pem, key });
-    return key;
+    if (cached?.pem === pem) return cached.spki;
+    const spki = parseCertificate(pem).publicKey.export({ type: "spki", format: "der" });
+    this.keys.set(memberId, { pem, spki });
+    return spki;
   }
 
-  verify(state: StateReader, body: Uint8Array, expected: Expectation): VerifiedRequest {
+  async verify(state: StateReader, body: Uint8Array, expected: Expectation): Promise<VerifiedRequest> {
     let message;
     try {
       message = parseGovernanceMessage(body);
@@ -84,7 +88,8 @@ export class SignedRequestVerifier {
     const { headers, cose } = message;
     const member = getMember(state, headers.kid);
     if (!member) throw new ApiError("UnknownSigner", `The signer ${headers.kid} is not a registered member.`);
-    if (!verifyCoseSign1(cose, this.publicKey(member.id, member.certificatePem))) {
+    const signed = cose.signature.length === 96 && (await this.signatures.verify(coseToBeSigned(cose), cose.signature, this.publicKey(member.id, member.certificatePem)));
+    if (!signed) {
       throw new ApiError("InvalidSignature", `The signature does not verify with member ${member.id}'s certificate.`);
     }
     if (headers.type !== expected.type) {

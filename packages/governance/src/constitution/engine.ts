@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { StateReader } from "@cleanroom/ledger";
 import { ACCEPT_BALLOT, ApiError, REJECT_BALLOT } from "@cleanroom/protocol";
-import { readText } from "../state/json-state.js";
+import { decodeText } from "../state/json-state.js";
 import { Maps, SINGLE_KEY } from "../state/maps.js";
 import { evaluateBallot } from "./ballot.js";
 import { readOnlyKv } from "./kv-adapters.js";
@@ -35,18 +35,20 @@ function describe(error: SandboxError): string {
  * rebuilt only when the stored constitution text changes (after an accepted set_constitution).
  */
 export class ConstitutionEngine {
-  private cached: { source: string; sandbox: ModuleSandbox } | undefined;
+  private cached: { source: Uint8Array; sandbox: ModuleSandbox } | undefined;
 
   constructor(private readonly limits: SandboxLimits) {}
 
   private sandbox(state: StateReader): ModuleSandbox {
-    const source = readText(state, Maps.constitution, SINGLE_KEY);
+    // Compared as bytes: decoding the constitution on every call cost more than the call itself.
+    const source = state.get(Maps.constitution, SINGLE_KEY);
     if (source === undefined) throw new ApiError("ConstitutionError", "The service has no constitution.");
-    if (this.cached?.source !== source) {
+    if (this.cached === undefined || !Buffer.from(this.cached.source).equals(source)) {
       this.cached?.sandbox.dispose();
       this.cached = undefined;
       try {
-        this.cached = { source, sandbox: createModuleSandbox(source, { filename: "constitution.js", limits: this.limits }) };
+        const text = decodeText(source);
+        this.cached = { source, sandbox: createModuleSandbox(text, { filename: "constitution.js", limits: this.limits }) };
       } catch (error) {
         if (error instanceof SandboxError) {
           throw new ApiError("ConstitutionError", `The constitution does not load: ${describe(error)}`);

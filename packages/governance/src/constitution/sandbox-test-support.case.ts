@@ -37,7 +37,8 @@ export class MemoryKv implements SandboxKv {
     this.writable(map).delete(key);
   }
   forEach(map: string, visit: (key: string, value: Uint8Array) => void): void {
-    for (const [key, value] of this.map(map)) visit(key, value);
+    // Ascending key order, like the ledger.
+    for (const [key, value] of [...this.map(map)].sort(([a], [b]) => (a < b ? -1 : 1))) visit(key, value);
   }
   size(map: string): number {
     return this.map(map).size;

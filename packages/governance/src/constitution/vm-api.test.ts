@@ -153,6 +153,25 @@ describe("ccf helpers", () => {
     });
   });
 
+  it("reads JSON values by string key, singly and for a whole map, in one host call each", () => {
+    const kv = new MemoryKv();
+    const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+    kv.set("public:m", "b", encode({ n: 2 }));
+    kv.set("public:m", "a", encode([1, "x"]));
+    kv.set("public:bad", "k", new TextEncoder().encode("{not json"));
+    const module = sandbox(`
+      export function f() {
+        return { one: cleanroom.kv.getJson("public:m", "b"), none: cleanroom.kv.getJson("public:m", "zz") === undefined,
+          all: cleanroom.kv.entriesJson("public:m"), empty: cleanroom.kv.entriesJson("public:empty") };
+      }
+      export function bad() { try { cleanroom.kv.entriesJson("public:bad"); return "no error"; } catch (e) { return e.message; } }
+      export function wrongType() { try { cleanroom.kv.getJson("public:m", 1); return "no error"; } catch (e) { return e.name; } }
+    `);
+    expect(module.call("f", [], kv)).toEqual({ one: { n: 2 }, none: true, all: [["a", [1, "x"]], ["b", { n: 2 }]], empty: [] });
+    expect(module.call("bad", [], kv)).toBe("The value of 'k' in 'public:bad' is not JSON.");
+    expect(module.call("wrongType", [], kv)).toBe("TypeError");
+  });
+
   it("offers no host access beyond the API", () => {
     const module = sandbox(`
       export function f() {

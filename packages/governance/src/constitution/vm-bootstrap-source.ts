@@ -13,7 +13,7 @@
 export const VM_BOOTSTRAP_SOURCE = String.raw`(function (host) {
   "use strict";
   const kvGet = host.kvGet, kvHas = host.kvHas, kvSet = host.kvSet, kvDelete = host.kvDelete;
-  const kvEntries = host.kvEntries, kvSize = host.kvSize;
+  const kvEntries = host.kvEntries, kvSize = host.kvSize, kvGetJson = host.kvGetJson, kvEntriesJson = host.kvEntriesJson;
   const hostStrToBuf = host.strToBuf, hostBufToStr = host.bufToStr;
   const hostPemToId = host.pemToId, hostIsValidBundle = host.isValidX509CertBundle;
   const hostCertificateInfo = host.certificateInfo, hostLog = host.log;
@@ -98,6 +98,14 @@ export const VM_BOOTSTRAP_SOURCE = String.raw`(function (host) {
 
   const cleanroom = freeze({
     certificateInfo(pem) { return jsonParse(hostCertificateInfo(string(pem, "pem"))); },
+    // Reads of JSON values with string keys, in one host call each: faster than ccf.kv plus conversions.
+    kv: freeze({
+      getJson(map, key) {
+        const json = kvGetJson(string(map, "map"), string(key, "key"));
+        return json === undefined ? undefined : jsonParse(json);
+      },
+      entriesJson(map) { return jsonParse(kvEntriesJson(string(map, "map"))); },
+    }),
   });
 
   function show(value) {

@@ -72,7 +72,7 @@ export function memberRoutes(ctx: ServiceContext): RouteDefinition[] {
       response: { status: 200, description: "The digest to acknowledge.", schema: StateDigestResponseSchema },
       errors: [...SIGNED_ERRORS, "MemberNotFound"],
       async handler({ params, body }) {
-        const request = ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "state_digest", memberId: params.memberId });
+        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "state_digest", memberId: params.memberId });
         const { result, headers } = await durableWrite(ctx.ledger, (tx) => {
           admit(tx, ctx.replayGuard, request, { requireActive: false });
           return issueStateDigest(tx, request.memberId);
@@ -92,7 +92,7 @@ export function memberRoutes(ctx: ServiceContext): RouteDefinition[] {
       response: { status: 204, description: "The member is Active." },
       errors: [...SIGNED_ERRORS, "MemberNotFound", "MemberAlreadyActive", "StateDigestNotRequested", "StateDigestMismatch", "InvalidInput"],
       async handler({ params, body }) {
-        const request = ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "ack", memberId: params.memberId });
+        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "ack", memberId: params.memberId });
         const { headers } = await durableWrite(ctx.ledger, (tx) => {
           admit(tx, ctx.replayGuard, request, { requireActive: false });
           acknowledgeStateDigest(tx, request.memberId, request.payload);

@@ -74,7 +74,7 @@ export function proposalRoutes(ctx: ServiceContext): RouteDefinition[] {
       response: { status: 200, description: "The new proposal.", schema: ProposalInfoSchema },
       errors: [...SIGNED_ERRORS, "ProposalFailedToValidate", "ConstitutionError"],
       async handler({ body }) {
-        const request = ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "proposal" });
+        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "proposal" });
         const { result, headers } = await durableWrite(ctx.ledger, (tx) => {
           admit(tx, ctx.replayGuard, request, { requireActive: true });
           return createProposal(ctx.lifecycle, tx, request.memberId, request.bodyDigest, request.payload);
@@ -94,7 +94,7 @@ export function proposalRoutes(ctx: ServiceContext): RouteDefinition[] {
       response: { status: 200, description: "The proposal after the ballot.", schema: ProposalInfoSchema },
       errors: [...SIGNED_ERRORS, "ProposalIdMismatch", "MemberIdMismatch", "ProposalNotFound", "ProposalNotOpen", "VoteAlreadyExists", "InvalidBallot", "ConstitutionError", "InvalidParameter"],
       async handler({ params, body }) {
-        const request = ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "ballot", proposalId: params.proposalId, memberId: params.memberId });
+        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "ballot", proposalId: params.proposalId, memberId: params.memberId });
         const { result, headers } = await durableWrite(ctx.ledger, (tx) => {
           admit(tx, ctx.replayGuard, request, { requireActive: true });
           return submitBallot(ctx.lifecycle, tx, request.memberId, params.proposalId, request.payload);
@@ -114,7 +114,7 @@ export function proposalRoutes(ctx: ServiceContext): RouteDefinition[] {
       response: { status: 200, description: "The withdrawn proposal.", schema: ProposalInfoSchema },
       errors: [...SIGNED_ERRORS, "ProposalIdMismatch", "ProposalNotFound", "ProposalNotOpen", "NotProposer", "InvalidParameter"],
       async handler({ params, body }) {
-        const request = ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "withdrawal", proposalId: params.proposalId });
+        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "withdrawal", proposalId: params.proposalId });
         const { result, headers } = await durableWrite(ctx.ledger, (tx) => {
           admit(tx, ctx.replayGuard, request, { requireActive: true });
           return withdrawProposal(tx, request.memberId, params.proposalId);
