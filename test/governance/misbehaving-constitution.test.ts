@@ -16,7 +16,11 @@ function act(proposal, stage) {
   }
 }
 export function validate(input) { act(input, "validate"); return { valid: true, description: "ok" }; }
-export function resolve(proposal, proposerId, votes) { act(proposal, "resolve"); return votes.some((v) => v.vote) ? "Accepted" : "Open"; }
+export function resolve(proposal, proposerId, votes) {
+  act(proposal, "resolve");
+  if (votes.some((v) => !v.vote)) return "Rejected";
+  return votes.some((v) => v.vote) ? "Accepted" : "Open";
+}
 export function apply(proposal, proposalId) {
   ccf.kv["public:ccf.gov.test.applied"].set(ccf.strToBuf(proposalId), ccf.strToBuf("yes"));
   act(proposal, "apply");
@@ -60,6 +64,15 @@ describe("a constitution that throws, loops or allocates without bound", () => {
     expect(outcome.failure?.reason).toBeTruthy();
     expect((await m0.client.proposal(value.proposalId)).proposalState).toBe("Failed");
     expect(consortium.service.ledger.get(APPLIED, value.proposalId)).toBeUndefined();
+  });
+
+  it("a resolve that says Rejected closes the proposal, which stays queryable with its votes", async () => {
+    const { value } = await m0.client.createProposal(proposal("noop"));
+    const rejected = (await m0.client.vote(value.proposalId, m0.id, false)).value;
+    expect(rejected).toMatchObject({ proposalState: "Rejected", finalVotes: { [m0.id]: false } });
+    expect(consortium.service.ledger.get(APPLIED, value.proposalId)).toBeUndefined();
+    await expectServiceError(m0.client.withdraw(value.proposalId), 409, "ProposalNotOpen");
+    expect((await m0.client.proposalHistory(value.proposalId)).value.map((h) => h.event)).toEqual(["created", "rejected"]);
   });
 
   it("keeps serving: a well-behaved proposal is accepted afterwards", async () => {

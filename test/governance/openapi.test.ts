@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpsTransport } from "@cleanroom/governance-client";
 import { ERROR_CATALOGUE } from "@cleanroom/protocol";
 import { startConsortium, type Consortium } from "../support/consortium.js";
+import { repoRoot } from "../support/repo-root.js";
 
 let consortium: Consortium;
 let document: { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown>; "x-cleanroom-auth": string; description: string }>> };
@@ -36,6 +39,11 @@ describe("the OpenAPI document served at /openapi.json", () => {
       ]),
     );
     expect(document.openapi).toBe("3.1.0");
+  });
+
+  it("is the committed docs/openapi/governance.json (run `npm run docs` after changing endpoints)", () => {
+    const committed = JSON.parse(readFileSync(join(repoRoot(), "docs", "openapi", "governance.json"), "utf8")) as unknown;
+    expect(document).toEqual(committed);
   });
 
   it("gives every operation its authentication, a success response and catalogued error responses", () => {

@@ -21,12 +21,8 @@ function describeError(error: unknown): string {
   return e.message ?? String(error);
 }
 
-/**
- * Runs the CLI with the given arguments (without `node` and the script) and I/O. Returns the exit code:
- * 0 success, 1 a failed operation or verification, 2 a usage error.
- */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let exitCode = 0;
+/** The command tree; `onExitCode` receives each command's verdict exit code. */
+export function createProgram(io: CliIo, onExitCode: (code: number) => void = () => undefined): Command {
   const program = new Command("cleanroom")
     .description("Cleanroom: confidential data clean rooms with verifiable governance.")
     .version(CLI_VERSION)
@@ -41,7 +37,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const ctx = new CommandContext(io, args[args.length - 1] as Command);
       try {
         await (action as (ctx: CommandContext, ...rest: unknown[]) => Promise<void> | void)(ctx, ...args.slice(0, -1));
-        exitCode = Math.max(exitCode, ctx.exitCode);
+        onExitCode(ctx.exitCode);
       } finally {
         ctx.close();
       }
@@ -54,7 +50,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerGovernanceProposalCommands(governance, run);
   registerLedgerCommands(program, run);
   registerReceiptCommands(program, run);
+  return program;
+}
 
+/**
+ * Runs the CLI with the given arguments (without `node` and the script) and I/O. Returns the exit code:
+ * 0 success, 1 a failed operation or verification, 2 a usage error.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const program = createProgram(io, (code) => (exitCode = Math.max(exitCode, code)));
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;

@@ -1,29 +1,20 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReservedMapError } from "./errors.js";
 import { openLedger } from "./ledger.js";
-import { createTestIdentity, removeTempDirs, tempDir, text, utf8, type TestIdentity } from "./test-support.case.js";
-import type { Ledger, LedgerOptions } from "./types.js";
+import { createTestIdentity, ledgerOpener, removeTempDirs, tempDir, text, utf8, type TestIdentity } from "./test-support.case.js";
+import type { Ledger } from "./types.js";
 
 let identity: TestIdentity;
-const open: Ledger[] = [];
 
 beforeAll(async () => {
   identity = await createTestIdentity();
 });
 
-afterEach(async () => {
-  for (const ledger of open.splice(0)) await ledger.close().catch(() => undefined);
-});
-
 afterAll(removeTempDirs);
 
-function openAt(dir: string, options: Partial<LedgerOptions> = {}): Ledger {
-  const ledger = openLedger({ dir, signer: identity.signer, signatureEveryTx: 1000, signatureIntervalMs: 60_000, ...options });
-  open.push(ledger);
-  return ledger;
-}
+const openAt = ledgerOpener(() => identity.signer);
 
 describe("openLedger", () => {
   it("creates <dir>/ledger.sqlite in WAL mode and starts at view 2", () => {

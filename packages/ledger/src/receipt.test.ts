@@ -1,30 +1,20 @@
 import { createHash } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidReceiptError, TransactionInvalid, TransactionNotFound } from "./errors.js";
-import { openLedger } from "./ledger.js";
 import { verifyReceipt } from "./receipt.js";
-import { createTestIdentity, removeTempDirs, tempDir, utf8, type TestIdentity } from "./test-support.case.js";
-import type { Ledger, LedgerOptions, Receipt, SignatureReceipt, TxReceipt } from "./types.js";
+import { createTestIdentity, ledgerOpener, removeTempDirs, tempDir, utf8, type TestIdentity } from "./test-support.case.js";
+import type { Receipt, SignatureReceipt, TxReceipt } from "./types.js";
 
 let identity: TestIdentity;
 let stranger: TestIdentity;
-const open: Ledger[] = [];
 
 beforeAll(async () => {
   [identity, stranger] = await Promise.all([createTestIdentity(), createTestIdentity()]);
 });
 
-afterEach(async () => {
-  for (const ledger of open.splice(0)) await ledger.close().catch(() => undefined);
-});
-
 afterAll(removeTempDirs);
 
-function openAt(dir: string, options: Partial<LedgerOptions> = {}): Ledger {
-  const ledger = openLedger({ dir, signer: identity.signer, signatureEveryTx: 1000, signatureIntervalMs: 60_000, ...options });
-  open.push(ledger);
-  return ledger;
-}
+const openAt = ledgerOpener(() => identity.signer);
 
 /** Flips one hex digit: a minimal, still well-formed tampering. */
 function flipHex(hex: string, at = 0): string {

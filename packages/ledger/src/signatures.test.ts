@@ -1,33 +1,23 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { verifyDigest, parseCertificate } from "@cleanroom/crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { decodeEntry, encodeEntry, leafComponentsOf, leafHash } from "./entry-codec.js";
 import { LedgerTamperedError } from "./errors.js";
-import { openLedger } from "./ledger.js";
 import { MerkleTree } from "./merkle-tree.js";
 import { parseSignatureRecord, parseTreeRecord, SIGNATURES_MAP, TREE_MAP } from "./signature-records.js";
-import { createTestIdentity, manualClock, removeTempDirs, tempDir, utf8, type TestIdentity } from "./test-support.case.js";
-import type { Ledger, LedgerOptions } from "./types.js";
+import { createTestIdentity, ledgerOpener, manualClock, removeTempDirs, tempDir, utf8, type TestIdentity } from "./test-support.case.js";
+import type { Ledger } from "./types.js";
 
 let identity: TestIdentity;
-const open: Ledger[] = [];
 
 beforeAll(async () => {
   identity = await createTestIdentity();
 });
 
-afterEach(async () => {
-  for (const ledger of open.splice(0)) await ledger.close().catch(() => undefined);
-});
-
 afterAll(removeTempDirs);
 
-function openAt(dir: string, options: Partial<LedgerOptions> = {}): Ledger {
-  const ledger = openLedger({ dir, signer: identity.signer, signatureEveryTx: 1000, signatureIntervalMs: 60_000, ...options });
-  open.push(ledger);
-  return ledger;
-}
+const openAt = ledgerOpener(() => identity.signer);
 
 function write(ledger: Ledger, key: string): void {
   ledger.transact((tx) => tx.set("public:m", key, utf8(key)));

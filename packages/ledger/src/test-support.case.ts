@@ -8,8 +8,10 @@ import {
   generateP384KeyPair,
   type KeyPairPem,
 } from "@cleanroom/crypto";
+import { afterEach } from "vitest";
+import { openLedger } from "./ledger.js";
 import { createLedgerSigner } from "./signer.js";
-import type { LedgerSigner } from "./types.js";
+import type { Ledger, LedgerOptions, LedgerSigner } from "./types.js";
 
 export interface TestIdentity {
   serviceKeys: KeyPairPem;
@@ -68,5 +70,21 @@ export function manualClock(start = 1_700_000_000_000): { now: () => number; adv
     advance: (ms) => {
       current += ms;
     },
+  };
+}
+
+/**
+ * `openAt(dir, options)` for a test file: opens a ledger signed by `signer()` with signatures only on demand (unless
+ * the options say otherwise), and closes every ledger it opened after each test.
+ */
+export function ledgerOpener(signer: () => LedgerSigner): (dir: string, options?: Partial<LedgerOptions>) => Ledger {
+  const open: Ledger[] = [];
+  afterEach(async () => {
+    for (const ledger of open.splice(0)) await ledger.close().catch(() => undefined);
+  });
+  return (dir, options = {}) => {
+    const ledger = openLedger({ dir, signer: signer(), signatureEveryTx: 1000, signatureIntervalMs: 60_000, ...options });
+    open.push(ledger);
+    return ledger;
   };
 }

@@ -13,11 +13,12 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function memberRecord(member: MemberInfo): Record<string, unknown> {
+  const { identifier, tenantId, roles } = member.memberData;
   return {
     memberId: member.memberId,
-    identifier: member.memberData.identifier,
-    tenantId: member.memberData.tenantId,
-    roles: member.memberData.roles,
+    identifier,
+    ...(tenantId === undefined ? {} : { tenantId }),
+    ...(Array.isArray(roles) && roles.length > 0 ? { roles: roles.join(",") } : {}),
     status: member.status,
   };
 }
@@ -114,7 +115,7 @@ export function registerGovernanceMemberCommands(governance: Command, run: Run):
         { header: "IDENTIFIER", value: (m) => m.identifier },
         { header: "STATUS", value: (m) => m.status },
         { header: "TENANT", value: (m) => m.tenantId },
-        { header: "ROLES", value: (m) => (Array.isArray(m.roles) ? m.roles.join(",") : "") },
+        { header: "ROLES", value: (m) => m.roles },
       ]),
     );
   });

@@ -1,8 +1,8 @@
 import type { Ledger, WriteTx } from "@cleanroom/ledger";
-import { formatTxId, TX_ID_HEADER } from "@cleanroom/protocol";
+import { formatTxId, TX_ID_HEADER, type ErrorCode } from "@cleanroom/protocol";
 import type { ConstitutionEngine } from "../constitution/engine.js";
 import type { LifecycleContext } from "../governance/proposal-lifecycle.js";
-import type { ReplayGuard, SignedRequestVerifier } from "../auth/signed-requests.js";
+import { admit, type Expectation, type ReplayGuard, type SignedRequestVerifier, type VerifiedRequest } from "../auth/signed-requests.js";
 import type { ServiceIdentity } from "../identity/service-identity.js";
 
 /** What route handlers share. */
@@ -31,4 +31,36 @@ export async function durableRead(ledger: Ledger): Promise<Record<string, string
   await ledger.whenDurable();
   const id = ledger.lastTxId();
   return id ? { [TX_ID_HEADER]: formatTxId(id) } : {};
+}
+
+/** Errors every signed governance endpoint can return, before its own. */
+export const SIGNED_REQUEST_ERRORS: readonly ErrorCode[] = [
+  "InvalidCoseSign1",
+  "UnknownSigner",
+  "InvalidSignature",
+  "MemberNotActive",
+  "MessageTypeMismatch",
+  "CreatedAtOutOfRange",
+  "RequestReplayed",
+  "UnsupportedContentType",
+  "RequestTooLarge",
+];
+
+/**
+ * The shape of every signed governance write: verify the COSE_Sign1 (off the main thread), then in one durable
+ * transaction re-check the signer and record the request against replays, and run `operation`.
+ */
+export async function signedWrite<T>(
+  ctx: ServiceContext,
+  body: unknown,
+  expected: Expectation,
+  options: { requireActive: boolean },
+  operation: (tx: WriteTx, request: VerifiedRequest) => T,
+): Promise<{ result: T; request: VerifiedRequest; headers: Record<string, string> }> {
+  const request = await ctx.verifier.verify(ctx.ledger, body as Uint8Array, expected);
+  const { result, headers } = await durableWrite(ctx.ledger, (tx) => {
+    admit(tx, ctx.replayGuard, request, options);
+    return operation(tx, request);
+  });
+  return { result, request, headers };
 }

@@ -8,28 +8,16 @@ import {
   UserListSchema,
 } from "@cleanroom/protocol";
 import { z } from "zod";
-import { admit } from "../../auth/signed-requests.js";
 import { acknowledgeStateDigest, issueStateDigest } from "../../governance/member-acks.js";
 import { readJson } from "../../state/json-state.js";
 import { Maps } from "../../state/maps.js";
 import { getMember, getUser, listMembers, listUsers, toWireMember, type StoredMemberAck } from "../../state/members.js";
-import { durableRead, durableWrite, type ServiceContext } from "../context.js";
+import { durableRead, signedWrite, SIGNED_REQUEST_ERRORS, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 const MemberParams = z.object({ memberId: IdentityIdSchema });
 const UserParams = z.object({ userId: IdentityIdSchema });
-const SIGNED_ERRORS = [
-  "InvalidCoseSign1",
-  "UnknownSigner",
-  "InvalidSignature",
-  "MessageTypeMismatch",
-  "MemberIdMismatch",
-  "CreatedAtOutOfRange",
-  "RequestReplayed",
-  "UnsupportedContentType",
-  "RequestTooLarge",
-  "InvalidParameter",
-] as const;
+const SIGNED_ERRORS = [...SIGNED_REQUEST_ERRORS.filter((code) => code !== "MemberNotActive"), "MemberIdMismatch", "InvalidParameter"] as const;
 
 export function memberRoutes(ctx: ServiceContext): RouteDefinition[] {
   return [
@@ -72,11 +60,10 @@ export function memberRoutes(ctx: ServiceContext): RouteDefinition[] {
       response: { status: 200, description: "The digest to acknowledge.", schema: StateDigestResponseSchema },
       errors: [...SIGNED_ERRORS, "MemberNotFound"],
       async handler({ params, body }) {
-        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "state_digest", memberId: params.memberId });
-        const { result, headers } = await durableWrite(ctx.ledger, (tx) => {
-          admit(tx, ctx.replayGuard, request, { requireActive: false });
-          return issueStateDigest(tx, request.memberId);
-        });
+        const expected = { type: "state_digest", memberId: params.memberId } as const;
+        const { result, request, headers } = await signedWrite(ctx, body, expected, { requireActive: false }, (tx, signed) =>
+          issueStateDigest(tx, signed.memberId),
+        );
         return { body: { memberId: request.memberId, stateDigest: result }, headers };
       },
     }),
@@ -92,11 +79,10 @@ export function memberRoutes(ctx: ServiceContext): RouteDefinition[] {
       response: { status: 204, description: "The member is Active." },
       errors: [...SIGNED_ERRORS, "MemberNotFound", "MemberAlreadyActive", "StateDigestNotRequested", "StateDigestMismatch", "InvalidInput"],
       async handler({ params, body }) {
-        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "ack", memberId: params.memberId });
-        const { headers } = await durableWrite(ctx.ledger, (tx) => {
-          admit(tx, ctx.replayGuard, request, { requireActive: false });
-          acknowledgeStateDigest(tx, request.memberId, request.payload);
-        });
+        const expected = { type: "ack", memberId: params.memberId } as const;
+        const { headers } = await signedWrite(ctx, body, expected, { requireActive: false }, (tx, request) =>
+          acknowledgeStateDigest(tx, request.memberId, request.payload),
+        );
         return { headers };
       },
     }),

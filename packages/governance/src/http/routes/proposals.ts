@@ -9,27 +9,15 @@ import {
   type ProposalInfo,
 } from "@cleanroom/protocol";
 import { z } from "zod";
-import { admit } from "../../auth/signed-requests.js";
 import { createProposal, submitBallot, withdrawProposal } from "../../governance/proposal-lifecycle.js";
 import { proposalHistory, toProposalInfo } from "../../governance/proposal-views.js";
 import { Maps } from "../../state/maps.js";
 import { getProposal, type ProposalRecord } from "../../state/proposals.js";
-import { durableRead, durableWrite, type ServiceContext } from "../context.js";
+import { durableRead, signedWrite, SIGNED_REQUEST_ERRORS, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 const ProposalIdParams = z.object({ proposalId: z.string().regex(/^[0-9a-f]{64}$/, "a proposal id is 64 lowercase hex characters") });
 const BallotParams = ProposalIdParams.extend({ memberId: IdentityIdSchema });
-const SIGNED_ERRORS = [
-  "InvalidCoseSign1",
-  "UnknownSigner",
-  "InvalidSignature",
-  "MemberNotActive",
-  "MessageTypeMismatch",
-  "CreatedAtOutOfRange",
-  "RequestReplayed",
-  "UnsupportedContentType",
-  "RequestTooLarge",
-] as const;
 
 const ListQuery = z.object({
   state: ProposalStateSchema.optional(),
@@ -72,13 +60,11 @@ export function proposalRoutes(ctx: ServiceContext): RouteDefinition[] {
       auth: "signed",
       body: "cose",
       response: { status: 200, description: "The new proposal.", schema: ProposalInfoSchema },
-      errors: [...SIGNED_ERRORS, "ProposalFailedToValidate", "ConstitutionError"],
+      errors: [...SIGNED_REQUEST_ERRORS, "ProposalFailedToValidate", "ConstitutionError"],
       async handler({ body }) {
-        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "proposal" });
-        const { result, headers } = await durableWrite(ctx.ledger, (tx) => {
-          admit(tx, ctx.replayGuard, request, { requireActive: true });
-          return createProposal(ctx.lifecycle, tx, request.memberId, request.bodyDigest, request.payload);
-        });
+        const { result, headers } = await signedWrite(ctx, body, { type: "proposal" }, { requireActive: true }, (tx, request) =>
+          createProposal(ctx.lifecycle, tx, request.memberId, request.bodyDigest, request.payload),
+        );
         return { body: toProposalInfo(ctx.ledger, ctx.engine, result), headers };
       },
     }),
@@ -92,13 +78,12 @@ export function proposalRoutes(ctx: ServiceContext): RouteDefinition[] {
       params: BallotParams,
       body: "cose",
       response: { status: 200, description: "The proposal after the ballot.", schema: ProposalInfoSchema },
-      errors: [...SIGNED_ERRORS, "ProposalIdMismatch", "MemberIdMismatch", "ProposalNotFound", "ProposalNotOpen", "VoteAlreadyExists", "InvalidBallot", "ConstitutionError", "InvalidParameter"],
+      errors: [...SIGNED_REQUEST_ERRORS, "ProposalIdMismatch", "MemberIdMismatch", "ProposalNotFound", "ProposalNotOpen", "VoteAlreadyExists", "InvalidBallot", "ConstitutionError", "InvalidParameter"],
       async handler({ params, body }) {
-        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "ballot", proposalId: params.proposalId, memberId: params.memberId });
-        const { result, headers } = await durableWrite(ctx.ledger, (tx) => {
-          admit(tx, ctx.replayGuard, request, { requireActive: true });
-          return submitBallot(ctx.lifecycle, tx, request.memberId, params.proposalId, request.payload);
-        });
+        const expected = { type: "ballot", proposalId: params.proposalId, memberId: params.memberId } as const;
+        const { result, headers } = await signedWrite(ctx, body, expected, { requireActive: true }, (tx, request) =>
+          submitBallot(ctx.lifecycle, tx, request.memberId, params.proposalId, request.payload),
+        );
         return { body: toProposalInfo(ctx.ledger, ctx.engine, result), headers };
       },
     }),
@@ -112,13 +97,12 @@ export function proposalRoutes(ctx: ServiceContext): RouteDefinition[] {
       params: ProposalIdParams,
       body: "cose",
       response: { status: 200, description: "The withdrawn proposal.", schema: ProposalInfoSchema },
-      errors: [...SIGNED_ERRORS, "ProposalIdMismatch", "ProposalNotFound", "ProposalNotOpen", "NotProposer", "InvalidParameter"],
+      errors: [...SIGNED_REQUEST_ERRORS, "ProposalIdMismatch", "ProposalNotFound", "ProposalNotOpen", "NotProposer", "InvalidParameter"],
       async handler({ params, body }) {
-        const request = await ctx.verifier.verify(ctx.ledger, body as Buffer, { type: "withdrawal", proposalId: params.proposalId });
-        const { result, headers } = await durableWrite(ctx.ledger, (tx) => {
-          admit(tx, ctx.replayGuard, request, { requireActive: true });
-          return withdrawProposal(tx, request.memberId, params.proposalId);
-        });
+        const expected = { type: "withdrawal", proposalId: params.proposalId } as const;
+        const { result, headers } = await signedWrite(ctx, body, expected, { requireActive: true }, (tx, request) =>
+          withdrawProposal(tx, request.memberId, params.proposalId),
+        );
         return { body: toProposalInfo(ctx.ledger, ctx.engine, result), headers };
       },
     }),

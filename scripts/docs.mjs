@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// `npm run docs`: regenerates the reference documents that are derived from code, so they cannot drift:
+// docs/cli.md from the CLI's command tree and docs/openapi/governance.json from the running service's route table.
+// Tests fail when the committed copies are stale.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build, installNodeDependencies } from "./setup.mjs";
+import { log, root } from "./lib.mjs";
+
+installNodeDependencies();
+build();
+const { renderCliReference } = await import("@cleanroom/cli");
+const { startGovernanceService } = await import("@cleanroom/governance");
+const { createSelfSignedCertificate, generateP384KeyPair } = await import("@cleanroom/crypto");
+
+writeFileSync(join(root, "docs", "cli.md"), renderCliReference());
+log("wrote docs/cli.md");
+
+const dataDir = mkdtempSync(join(tmpdir(), "cleanroom-docs-"));
+const member = generateP384KeyPair();
+const service = await startGovernanceService({
+  dataDir,
+  initialMembers: [{ certificatePem: await createSelfSignedCertificate(member, { commonName: "docs" }), memberData: { identifier: "docs" } }],
+});
+try {
+  const body = await new Promise((resolve, reject) => {
+    get(`${service.url}/openapi.json`, { ca: service.serviceCertificatePem }, (res) => {
+      let text = "";
+      res.on("data", (chunk) => (text += chunk));
+      res.on("end", () => resolve(text));
+    }).on("error", reject);
+  });
+  mkdirSync(join(root, "docs", "openapi"), { recursive: true });
+  writeFileSync(join(root, "docs", "openapi", "governance.json"), JSON.stringify(JSON.parse(body), null, 2) + "\n");
+  log("wrote docs/openapi/governance.json");
+} finally {
+  await service.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
