@@ -2,7 +2,7 @@
 // Idempotent setup: npm dependencies (with native modules really built), the Python interop tools, and a build.
 // Each step is skipped when its inputs have not changed since it last succeeded.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir, log, root, run, sha256OfFiles, stamped } from "./lib.mjs";
 
@@ -50,6 +50,8 @@ export function installPythonTools() {
 export function build() {
   log("building (tsc -b)");
   run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b"]);
+  // tsc does not keep the executable bit that `npx cleanroom` needs on the CLI's entry point.
+  chmodSync(join(root, "packages", "cli", "dist", "bin.js"), 0o755);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -221,7 +221,7 @@ describe("failures", () => {
   it("stops deep recursion with a memory error, then works again", () => {
     const module = sandbox("function down(n) { return down(n + 1) + 1 } export function f() { return down(0) } export function ok() { return 1 }");
     const error = expectSandboxError(() => module.call("f", [], kv), "memory");
-    // The default 512 KiB is capped so that QuickJS's check fires before V8's native stack runs out.
+    // The default stack limit is 256 KiB, the most that lets QuickJS's check fire before V8's native stack runs out.
     expect(error.message).toBe("stack overflow (stack limit of 262144 bytes)");
     expect(module.call("ok", [], kv)).toBe(1);
   });

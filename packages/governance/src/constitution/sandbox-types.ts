@@ -17,7 +17,7 @@ export interface SandboxLimits {
 export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
   memoryBytes: 64 * 1024 * 1024,
   timeoutMs: 1000,
-  stackBytes: 512 * 1024,
+  stackBytes: 256 * 1024,
 };
 
 /**
