@@ -52,12 +52,13 @@ export class InlineSignatureVerifier implements SignatureVerifier {
   private readonly keys = new Map<string, KeyObject>();
 
   verify(toBeSigned: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
-    const id = Buffer.from(publicKey).toString("base64");
-    let key = this.keys.get(id);
-    if (!key) this.keys.set(id, (key = createPublicKey({ key: Buffer.from(publicKey), format: "der", type: "spki" })));
     try {
+      const id = Buffer.from(publicKey).toString("base64");
+      let key = this.keys.get(id);
+      if (!key) this.keys.set(id, (key = createPublicKey({ key: Buffer.from(publicKey), format: "der", type: "spki" })));
       return Promise.resolve(verify("sha384", toBeSigned, { key, dsaEncoding: "ieee-p1363" }, signature));
     } catch {
+      // Fail closed, like the pool: a key or signature that cannot be parsed does not verify.
       return Promise.resolve(false);
     }
   }
@@ -121,7 +122,7 @@ export class PooledSignatureVerifier implements SignatureVerifier {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    // Split the batch across workers in proportion to how idle they are.
+    // Spread the batch evenly, least busy workers first.
     const slots = [...this.slots].sort((a, b) => a.pending - b.pending);
     const share = Math.ceil(batch.length / slots.length);
     for (const slot of slots) {
