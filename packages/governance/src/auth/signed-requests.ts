@@ -88,8 +88,8 @@ export class SignedRequestVerifier {
     const { headers, cose } = message;
     const member = getMember(state, headers.kid);
     if (!member) throw new ApiError("UnknownSigner", `The signer ${headers.kid} is not a registered member.`);
-    const signed = cose.signature.length === 96 && (await this.signatures.verify(coseToBeSigned(cose), cose.signature, this.publicKey(member.id, member.certificatePem)));
-    if (!signed) {
+    const publicKey = this.publicKey(member.id, member.certificatePem);
+    if (!(await this.signatures.verify(coseToBeSigned(cose), cose.signature, publicKey))) {
       throw new ApiError("InvalidSignature", `The signature does not verify with member ${member.id}'s certificate.`);
     }
     if (headers.type !== expected.type) {

@@ -35,7 +35,7 @@ function describe(error: SandboxError): string {
  * rebuilt only when the stored constitution text changes (after an accepted set_constitution).
  */
 export class ConstitutionEngine {
-  private cached: { source: Uint8Array; sandbox: ModuleSandbox } | undefined;
+  private cached: { source: Buffer; sandbox: ModuleSandbox } | undefined;
 
   constructor(private readonly limits: SandboxLimits) {}
 
@@ -43,12 +43,13 @@ export class ConstitutionEngine {
     // Compared as bytes: decoding the constitution on every call cost more than the call itself.
     const source = state.get(Maps.constitution, SINGLE_KEY);
     if (source === undefined) throw new ApiError("ConstitutionError", "The service has no constitution.");
-    if (this.cached === undefined || !Buffer.from(this.cached.source).equals(source)) {
+    if (this.cached === undefined || !this.cached.source.equals(source)) {
       this.cached?.sandbox.dispose();
       this.cached = undefined;
       try {
         const text = decodeText(source);
-        this.cached = { source, sandbox: createModuleSandbox(text, { filename: "constitution.js", limits: this.limits }) };
+        const sandbox = createModuleSandbox(text, { filename: "constitution.js", limits: this.limits });
+        this.cached = { source: Buffer.from(source), sandbox };
       } catch (error) {
         if (error instanceof SandboxError) {
           throw new ApiError("ConstitutionError", `The constitution does not load: ${describe(error)}`);
