@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: installs and builds, starts a governance service, and walks a three-member consortium through
-// adding a fourth member by proposal and vote, then checks a receipt and the whole ledger offline.
+// adding a fourth member by proposal and vote, a contract decided by its required members, a user document approved
+// Draft → Proposed → Accepted, runtime consent and the audit log, then checks a receipt and the whole ledger offline.
 // Every step runs the real `cleanroom` CLI, printed before it runs.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -92,7 +93,41 @@ try {
   step("8. The proposal's outcome and ballots stay queryable, with the ledger transactions");
   cleanroom("--profile", "woodgrove", "governance", "proposal", "history", "--proposal-id", id);
 
-  step("9. A receipt for the acceptance, verified offline against the pinned service certificate");
+  step("9. contoso drafts a contract that only contoso and fabrikam decide (metadata.voters.requiredMembers)");
+  const ids = Object.fromEntries(json("--profile", "contoso", "governance", "member", "list").map((m) => [m.memberData.identifier, m.memberId]));
+  const contractData = { metadata: { voters: { requiredMembers: [ids.contoso, ids.fabrikam] } }, purpose: "campaign reach measurement" };
+  const draft = json("--profile", "contoso", "governance", "contract", "create", "--id", "ads-reach", "--data", JSON.stringify(contractData));
+  cleanroom("--profile", "contoso", "governance", "contract", "show", "--id", "ads-reach");
+
+  step("10. contoso proposes it; the contract is frozen while under proposal; both required members accept");
+  const contractProposal = json("--profile", "contoso", "governance", "contract", "propose", "--id", "ads-reach", "--version", draft.version);
+  cleanroom("--profile", "litware", "governance", "contract", "show", "--id", "ads-reach");
+  for (const name of ["contoso", "fabrikam"]) {
+    cleanroom("--profile", name, "governance", "contract", "vote", "--id", "ads-reach", "--proposal-id", contractProposal.proposalId, "--action", "accept");
+  }
+  const contract = json("--profile", "litware", "governance", "contract", "show", "--id", "ads-reach");
+  if (contract.state !== "Accepted") throw new Error(`expected the contract Accepted, got ${contract.state}`);
+  cleanroom("--profile", "litware", "governance", "contract", "show", "--id", "ads-reach");
+
+  step("11. fabrikam publishes a dataset document; its approvers accept it version by version: Draft → Proposed → Accepted");
+  const approvers = [ids.contoso, ids.fabrikam].map((approverId) => ({ approverId, approverIdType: "member" }));
+  const document = json("--profile", "fabrikam", "governance", "user-document", "create", "--contract-id", "ads-reach", "--id", "impressions",
+    "--data", JSON.stringify({ kind: "dataset", schema: ["user_hash", "campaign", "date"] }), "--labels", JSON.stringify({ kind: "dataset" }),
+    "--approvers", JSON.stringify(approvers));
+  for (const name of ["contoso", "fabrikam"]) {
+    cleanroom("--profile", name, "governance", "user-document", "approve", "--contract-id", "ads-reach", "--id", "impressions", "--version", document.version);
+    cleanroom("--profile", "litware", "governance", "user-document", "show", "--contract-id", "ads-reach", "--id", "impressions");
+  }
+
+  step("12. Runtime consent: any member can stop execution at once");
+  cleanroom("--profile", "litware", "governance", "contract", "runtime-option", "set", "--id", "ads-reach", "--option", "execution", "--action", "disable");
+  cleanroom("--profile", "contoso", "governance", "contract", "runtime-option", "get", "--id", "ads-reach", "--option", "execution");
+  cleanroom("--profile", "litware", "governance", "contract", "runtime-option", "set", "--id", "ads-reach", "--option", "execution", "--action", "enable");
+
+  step("13. The audit log: every decision, recorded by the service in the same transaction");
+  cleanroom("--profile", "woodgrove", "governance", "event", "list", "--contract-id", "ads-reach", "--scope", "governance", "--all");
+
+  step("14. A receipt for the member's acceptance, verified offline against the pinned service certificate");
   cleanroom("--profile", "woodgrove", "receipt", "get", "--transaction-id", accepted.lastTxId, "--out", "acceptance-receipt.json");
   cleanroom("receipt", "verify", "--receipt", "acceptance-receipt.json", "--service-cert", serviceCertificate);
 } finally {
@@ -100,6 +135,6 @@ try {
   await new Promise((resolve) => (service.exitCode !== null ? resolve() : service.once("exit", resolve)));
 }
 
-step("10. The whole ledger re-verified offline (service stopped)");
+step("15. The whole ledger re-verified offline (service stopped)");
 cleanroom("ledger", "verify", join(work, "service"));
 process.stdout.write(`\n${bold("Demo complete.")} Files are in ${work}\n`);

@@ -190,7 +190,7 @@ describe("proposal lifecycle", () => {
     for (const voter of [m0(), m1(), m2()]) await voter.client.vote(value.proposalId, voter.id, true);
     expect((await m0().client.users()).map((u) => u.userId)).toContain(user.id);
     const userClient = consortium.clientFor(user);
-    expect(await userClient.identity()).toEqual({ kind: "user", id: user.id, data: { tenantId: "t" } });
+    expect(await userClient.identity()).toEqual({ kind: "user", id: user.id, data: { tenantId: "t" }, authenticatedBy: "certificate", tenantId: "t" });
     const { value: removal } = await m0().client.createProposal({ actions: [{ name: "remove_user", args: { user_id: user.id } }] });
     for (const voter of [m0(), m1(), m2()]) await voter.client.vote(removal.proposalId, voter.id, true);
     await expectServiceError(userClient.identity(), 401, "InvalidAuthenticationInfo");

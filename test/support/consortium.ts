@@ -29,6 +29,8 @@ export interface Consortium {
   clientFor(identity: Omit<TestIdentity, "client">): GovernanceClient;
   /** Proposes set_member for a new identity, has every given member accept, and activates it. */
   addMember(name: string, voters?: TestIdentity[]): Promise<TestIdentity>;
+  /** Like addMember, but the new member stays Accepted (it has not acknowledged). */
+  addMemberWithoutActivation(name: string, voters?: TestIdentity[]): Promise<TestIdentity>;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,16 @@ export async function startConsortium(options: ConsortiumOptions = {}): Promise<
   };
   const members = identities.map((identity) => ({ ...identity, client: clientFor(identity) }));
   if (options.activate ?? true) for (const m of members) await m.client.activate(m.id);
+  const addMemberWithoutActivation = async (name: string, voters: TestIdentity[] = members): Promise<TestIdentity> => {
+    const identity = await makeIdentity(name);
+    const proposer = voters[0] ?? members[0];
+    if (!proposer) throw new Error("no members");
+    const { value } = await proposer.client.createProposal({
+      actions: [{ name: "set_member", args: { cert: identity.certificatePem, member_data: { identifier: name } } }],
+    });
+    for (const voter of voters) await voter.client.vote(value.proposalId, voter.id, true);
+    return { ...identity, client: clientFor(identity) };
+  };
   const anonymous = new GovernanceClient({ url: service.url, serviceCertificatePem: service.serviceCertificatePem });
   clients.push(anonymous);
   return {
@@ -72,17 +84,11 @@ export async function startConsortium(options: ConsortiumOptions = {}): Promise<
     anonymous,
     clientFor,
     async addMember(name, voters = members) {
-      const identity = await makeIdentity(name);
-      const proposer = voters[0] ?? members[0];
-      if (!proposer) throw new Error("no members");
-      const { value } = await proposer.client.createProposal({
-        actions: [{ name: "set_member", args: { cert: identity.certificatePem, member_data: { identifier: name } } }],
-      });
-      for (const voter of voters) await voter.client.vote(value.proposalId, voter.id, true);
-      const added = { ...identity, client: clientFor(identity) };
+      const added = await addMemberWithoutActivation(name, voters);
       await added.client.activate(added.id);
       return added;
     },
+    addMemberWithoutActivation,
     async close() {
       for (const client of clients) client.close();
       await service.close();

@@ -44,13 +44,15 @@ export class CommandContext {
   }
 
   async client(): Promise<GovernanceClient> {
-    const { profile } = this.profile();
+    const { name, profile } = this.profile();
     const { GovernanceClient } = await import("@cleanroom/governance-client");
+    const token = accessToken(name, profile, this.io.env);
     const client = new GovernanceClient({
       url: profile.serviceUrl,
       serviceCertificatePem: readFileSync(profile.serviceCertificate, "utf8"),
       ...(profile.certificate ? { certificatePem: readFileSync(profile.certificate, "utf8") } : {}),
       ...(profile.privateKey ? { privateKeyPem: readFileSync(profile.privateKey, "utf8") } : {}),
+      ...(token !== undefined ? { token } : {}),
     });
     this.openClients.push(client);
     return client;
@@ -60,6 +62,31 @@ export class CommandContext {
     for (const client of this.openClients) client.close();
     this.openClients = [];
   }
+}
+
+/**
+ * The bearer token to send, if any: `CLEANROOM_ACCESS_TOKEN`, else the profile's token file, read when the client
+ * first needs it (so a token refreshed by another tool between commands is picked up).
+ */
+export function accessToken(name: string, profile: Profile, env: Record<string, string | undefined>): string | (() => string) | undefined {
+  const fromEnv = env.CLEANROOM_ACCESS_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  const file = profile.tokenFile;
+  if (file === undefined) return undefined;
+  let cached: string | undefined;
+  return () => {
+    if (cached === undefined) {
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (error) {
+        throw new Error(`Cannot read the token file ${file} of profile '${name}': ${(error as Error).message}`);
+      }
+      cached = text.trim();
+      if (!cached) throw new Error(`The token file ${file} of profile '${name}' is empty.`);
+    }
+    return cached;
+  };
 }
 
 /** Parses a JSON option value, or reads it from a file when written `@path`. */

@@ -9,6 +9,8 @@ export const ProfileSchema = z.strictObject({
   serviceCertificate: z.string().min(1),
   certificate: z.string().min(1).optional(),
   privateKey: z.string().min(1).optional(),
+  /** A file holding a bearer token (JWT), read afresh by every command; `CLEANROOM_ACCESS_TOKEN` overrides it. */
+  tokenFile: z.string().min(1).optional(),
 });
 export type Profile = z.infer<typeof ProfileSchema>;
 

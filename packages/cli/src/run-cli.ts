@@ -1,7 +1,11 @@
 import { Command, CommanderError, Option } from "commander";
+import { registerGovernanceContractCommands } from "./commands/governance-contract.js";
+import { registerGovernanceEventCommands } from "./commands/governance-event.js";
 import { registerGovernanceMemberCommands } from "./commands/governance-member.js";
 import { registerGovernanceProposalCommands } from "./commands/governance-proposal.js";
 import { registerGovernanceServiceCommands } from "./commands/governance-service.js";
+import { registerGovernanceUserDocumentCommands } from "./commands/governance-user-document.js";
+import { registerGovernanceUserCommands } from "./commands/governance-user.js";
 import { registerLedgerCommands } from "./commands/ledger.js";
 import { registerProfileCommands } from "./commands/profile.js";
 import { registerReceiptCommands } from "./commands/receipt.js";
@@ -14,6 +18,7 @@ export const CLI_VERSION = "0.1.0";
 function describeError(error: unknown): string {
   const e = error as { name?: string; code?: string; message?: string; status?: number };
   if (e.name === "ServiceError") return `${e.code ?? "Error"} (HTTP ${e.status ?? "?"}): ${e.message ?? ""}`;
+  if (e.name === "ClientCheckError") return `${e.code ?? "Error"}: ${e.message ?? ""}`;
   if (e.name === "ZodError") return `invalid input: ${e.message ?? ""}`;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ECONNREFUSED") return `cannot reach the service (${e.message ?? ""}); is it running?`;
@@ -48,9 +53,50 @@ export function createProgram(io: CliIo, onExitCode: (code: number) => void = ()
   registerGovernanceServiceCommands(governance, run);
   registerGovernanceMemberCommands(governance, run);
   registerGovernanceProposalCommands(governance, run);
+  registerGovernanceContractCommands(governance, run);
+  registerGovernanceUserCommands(governance, run);
+  registerGovernanceUserDocumentCommands(governance, run);
+  registerGovernanceEventCommands(governance, run);
   registerLedgerCommands(program, run);
   registerReceiptCommands(program, run);
   return program;
+}
+
+/** Options of the program itself that take a value (so their value is not mistaken for a command). */
+const PROGRAM_OPTIONS_WITH_VALUE = new Set(["--profile", "-o", "--output"]);
+
+/**
+ * Commander recognises the program's options anywhere on the command line, so `--version 2.14` after a command
+ * (`contract create|propose`, `user-document create|approve|reject`) would print the CLI's version instead.
+ * After the first command word, `--version <value>` is rewritten to `--version=<value>`, which the program's
+ * flag does not take and the command's own `--version <version>` option does. `cleanroom --version` is unchanged.
+ */
+export function commandVersionArguments(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let inCommand = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    if (!inCommand) {
+      out.push(arg);
+      if (PROGRAM_OPTIONS_WITH_VALUE.has(arg) && next !== undefined) {
+        out.push(next);
+        i++;
+      } else if (!arg.startsWith("-")) {
+        inCommand = true;
+      }
+    } else if (arg === "--version" && next !== undefined && !next.startsWith("-")) {
+      out.push(`--version=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 /**
@@ -61,7 +107,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let exitCode = 0;
   const program = createProgram(io, (code) => (exitCode = Math.max(exitCode, code)));
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(commandVersionArguments(argv), { from: "user" });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {

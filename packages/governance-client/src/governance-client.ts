@@ -1,7 +1,19 @@
-import { signGovernanceMessage, type GovMessageType } from "@cleanroom/crypto";
+import { parseCertificate, signGovernanceMessage, type GovMessageType } from "@cleanroom/crypto";
 import {
   ACCEPT_BALLOT,
   BallotResponseSchema,
+  CallerStatusSchema,
+  CONTRACT_RUNTIME_OPTION_ACTIONS,
+  ContractListSchema,
+  ContractSchema,
+  EventListSchema,
+  JwtIssuerListSchema,
+  RuntimeOptionStatusSchema,
+  UserDocumentListSchema,
+  UserDocumentSchema,
+  UserIdentityListSchema,
+  UserIdentitySchema,
+  WriteResultSchema,
   IdentitySchema,
   MemberInfoSchema,
   MemberListSchema,
@@ -15,6 +27,25 @@ import {
   TransactionStatusResponseSchema,
   TX_ID_HEADER,
   UserListSchema,
+  type ApprovalAction,
+  type AuditEvent,
+  type CallerStatus,
+  type Contract,
+  type ContractList,
+  type ContractRuntimeOption,
+  type ContractState,
+  type EventList,
+  type JwtIssuer,
+  type PutContractBody,
+  type PutUserDocumentBody,
+  type RuntimeOptionAction,
+  type RuntimeOptionStatus,
+  type SetContractArgs,
+  type UserDocument,
+  type UserDocumentList,
+  type UserDocumentRuntimeOption,
+  type UserIdentity,
+  type WriteResult,
   type Identity,
   type MemberInfo,
   type ProposalBody,
@@ -27,7 +58,46 @@ import {
   type UserInfo,
 } from "@cleanroom/protocol";
 import type { z } from "zod";
-import { HttpsTransport, checkStatus, parseJson, type HttpResponse } from "./http.js";
+import { ClientCheckError } from "./errors.js";
+import { HttpsTransport, checkStatus, jsonBody, parseJson, type HttpResponse } from "./http.js";
+import {
+  contractListPath,
+  contractPath,
+  eventListPath,
+  eventPutPath,
+  segment,
+  userDocumentListPath,
+  userDocumentPath,
+  type EventQuery,
+} from "./paths.js";
+
+/** A bearer token, or a function returning the current one (called for every request, so it may refresh). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+/** `set_user`'s `user_data`. */
+export interface UserData {
+  tenantId?: string;
+  identifier?: string;
+}
+
+/** `set_user_identity`'s arguments: a JWT user, identified by the token's `oid` claim. */
+export interface UserIdentityProposal {
+  /** The user's `oid`. */
+  id: string;
+  accountType?: string;
+  invitationId?: string;
+  data: { tenantId: string; identifier?: string };
+}
+
+/** `set_jwt_issuer`'s arguments, in the client's terms: keys inline (`jwks`) or fetched by the service (`autoRefresh`). */
+export interface JwtIssuerProposal {
+  issuer: string;
+  jwks?: { keys: unknown[] };
+  autoRefresh?: boolean;
+  /** PEM bundle the service trusts when fetching the issuer's keys (with `autoRefresh`). */
+  caCertBundle?: string;
+  audiences?: string[];
+}
 
 export interface GovernanceClientOptions {
   url: string;
@@ -38,6 +108,8 @@ export interface GovernanceClientOptions {
   /** Seconds since the epoch for ccf.gov.msg.created_at (injectable for tests). */
   clock?: () => number;
   timeoutMs?: number;
+  /** Sent as `Authorization: Bearer <token>` on every request: how JWT users authenticate to `/app` endpoints. */
+  token?: TokenSource;
 }
 
 /** A write's result and the id of the transaction that made it durable. */
@@ -67,9 +139,35 @@ export class GovernanceClient {
     );
   }
 
+  private async authorization(): Promise<Record<string, string>> {
+    const token = typeof this.options.token === "function" ? await this.options.token() : this.options.token;
+    return token ? { authorization: `Bearer ${token.trim()}` } : {};
+  }
+
+  /** Sends a request with the caller's credentials and checks the status. */
+  private async request(method: string, path: string, body?: { contentType: string; data: Uint8Array }): Promise<HttpResponse> {
+    return checkStatus(await this.transport.send(method, path, body, await this.authorization()), `${method} ${path}`);
+  }
+
   private async get<T>(path: string, schema: z.ZodType<T>): Promise<T> {
-    const response = checkStatus(await this.transport.send("GET", path), `GET ${path}`);
-    return schema.parse(parseJson(response));
+    return schema.parse(parseJson(await this.request("GET", path)));
+  }
+
+  /** A POST read (CCF style) or action whose response is JSON of `schema`, with the transaction id. */
+  private async post<T>(path: string, schema: z.ZodType<T>, body?: unknown): Promise<Written<T>> {
+    const response = await this.request("POST", path, body === undefined ? undefined : jsonBody(body));
+    return { value: schema.parse(parseJson(response)), transactionId: txIdOf(response) };
+  }
+
+  private async put<T>(path: string, schema: z.ZodType<T>, body: unknown): Promise<Written<T>> {
+    const response = await this.request("PUT", path, jsonBody(body));
+    return { value: schema.parse(parseJson(response)), transactionId: txIdOf(response) };
+  }
+
+  /** The id of the client's own certificate: the member id its ballots are cast as. */
+  ownId(): string {
+    if (!this.options.certificatePem) throw new Error("This client has no certificate, so it has no member id.");
+    return parseCertificate(this.options.certificatePem).id;
   }
 
   /** Signs `payload` as a governance message of `type` and posts it. */
@@ -86,7 +184,7 @@ export class GovernanceClient {
 
   /** Posts an already-signed COSE_Sign1 body (e.g. made by another tool) and checks the status. */
   async postCose(path: string, cose: Uint8Array): Promise<HttpResponse> {
-    return checkStatus(await this.transport.send("POST", path, { contentType: "application/cose", data: cose }), `POST ${path}`);
+    return this.request("POST", path, { contentType: "application/cose", data: cose });
   }
 
   private async signedProposalInfo(path: string, type: GovMessageType, payload: string, proposalId?: string): Promise<Written<ProposalInfo>> {
@@ -148,8 +246,7 @@ export class GovernanceClient {
   }
 
   async proposalActions(proposalId: string): Promise<unknown> {
-    const response = checkStatus(await this.transport.send("GET", `/gov/members/proposals/${proposalId}/actions`), "GET actions");
-    return parseJson(response);
+    return parseJson(await this.request("GET", `/gov/members/proposals/${proposalId}/actions`));
   }
 
   proposalHistory(proposalId: string): Promise<ProposalHistory> {
@@ -161,8 +258,7 @@ export class GovernanceClient {
   }
 
   async constitution(): Promise<string> {
-    const response = checkStatus(await this.transport.send("GET", "/gov/service/constitution"), "GET constitution");
-    return response.body.toString("utf8");
+    return (await this.request("GET", "/gov/service/constitution")).body.toString("utf8");
   }
 
   serviceInfo(): Promise<ServiceInfo> {
@@ -179,6 +275,170 @@ export class GovernanceClient {
 
   receipt(transactionId: string): Promise<Receipt> {
     return this.get(`/app/receipt?transaction_id=${encodeURIComponent(transactionId)}`, ReceiptSchema);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Contracts
+
+  /** Creates a draft contract (no `version`) or updates it (its current `version`). */
+  putContract(contractId: string, body: PutContractBody): Promise<Written<WriteResult>> {
+    return this.put(contractPath(contractId), WriteResultSchema, body);
+  }
+
+  contract(contractId: string): Promise<Contract> {
+    return this.get(contractPath(contractId), ContractSchema);
+  }
+
+  async contracts(state?: ContractState): Promise<ContractList["value"]> {
+    return (await this.get(contractListPath(state), ContractListSchema)).value;
+  }
+
+  /**
+   * Proposes the contract as it is at `version` (the reference's client checks: the version must be given and
+   * still be current), as a `set_contract` proposal carrying the contract snapshot.
+   */
+  async proposeContract(contractId: string, version: string | undefined): Promise<Written<ProposalInfo>> {
+    if (!version) throw new ClientCheckError("VersionMissing", `Proposing contract ${contractId} needs the version being proposed.`);
+    const contract = await this.contract(contractId);
+    if (contract.version !== version) {
+      throw new ClientCheckError("ContractModified", `Contract ${contractId} is at version ${contract.version}, not ${version}: it changed since.`);
+    }
+    const args: SetContractArgs = { contractId, contract };
+    return this.createProposal({ actions: [{ name: "set_contract", args }] });
+  }
+
+  /** Votes on the contract's open proposal as this client's member, after checking it is that proposal. */
+  async voteContract(contractId: string, proposalId: string | undefined, accept: boolean): Promise<Written<ProposalInfo>> {
+    if (!proposalId) throw new ClientCheckError("ProposalIdMissing", `Voting on contract ${contractId} needs the proposal id.`);
+    const contract = await this.contract(contractId);
+    if (contract.state !== "Proposed") {
+      throw new ClientCheckError("ContractNotProposed", `Contract ${contractId} is ${contract.state}: there is no open proposal to vote on.`);
+    }
+    if (contract.proposalId !== proposalId) {
+      throw new ClientCheckError("ContractProposalIdMismatch", `Proposal ${proposalId} is not contract ${contractId}'s open proposal ${contract.proposalId}.`);
+    }
+    return this.vote(proposalId, this.ownId(), accept);
+  }
+
+  async contractRuntimeOption(contractId: string, option: ContractRuntimeOption): Promise<RuntimeOptionStatus> {
+    return (await this.post(`${contractPath(contractId)}/runtimeoptions/${segment(option)}/status`, RuntimeOptionStatusSchema)).value;
+  }
+
+  /** Enables or disables execution of an accepted contract for this member (the only option set directly). */
+  setContractRuntimeOption(contractId: string, option: ContractRuntimeOption, action: RuntimeOptionAction): Promise<Written<RuntimeOptionStatus>> {
+    return this.post(`${contractPath(contractId)}/runtimeoptions/${segment(option)}/${action}`, RuntimeOptionStatusSchema);
+  }
+
+  /** Proposes enabling or disabling an accepted contract's logging or telemetry. */
+  proposeContractRuntimeOption(
+    contractId: string,
+    option: keyof typeof CONTRACT_RUNTIME_OPTION_ACTIONS,
+    action: RuntimeOptionAction,
+  ): Promise<Written<ProposalInfo>> {
+    return this.createProposal({ actions: [{ name: CONTRACT_RUNTIME_OPTION_ACTIONS[option][action], args: { contractId } }] });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // User documents
+
+  /** Creates a user document (no `version`) or updates it while Draft (its current `version`). */
+  putUserDocument(contractId: string, documentId: string, body: PutUserDocumentBody): Promise<Written<WriteResult>> {
+    return this.put(userDocumentPath(contractId, documentId), WriteResultSchema, body);
+  }
+
+  userDocument(contractId: string, documentId: string): Promise<UserDocument> {
+    return this.get(userDocumentPath(contractId, documentId), UserDocumentSchema);
+  }
+
+  /** The contract's documents; `labelSelector` (`name:value,name2:value2`) keeps those carrying every label. */
+  async userDocuments(contractId: string, labelSelector?: string): Promise<UserDocumentList["value"]> {
+    return (await this.get(userDocumentListPath(contractId, labelSelector), UserDocumentListSchema)).value;
+  }
+
+  /** Accepts or rejects `version` of the document as the caller (who must be one of its approvers). */
+  approveUserDocument(contractId: string, documentId: string, version: string, action: ApprovalAction): Promise<Written<UserDocument>> {
+    return this.post(`${userDocumentPath(contractId, documentId)}/approval`, UserDocumentSchema, { version, action });
+  }
+
+  async userDocumentRuntimeOption(contractId: string, documentId: string, option: UserDocumentRuntimeOption): Promise<RuntimeOptionStatus> {
+    return (await this.post(`${userDocumentPath(contractId, documentId)}/runtimeoptions/${segment(option)}/status`, RuntimeOptionStatusSchema)).value;
+  }
+
+  setUserDocumentRuntimeOption(
+    contractId: string,
+    documentId: string,
+    option: UserDocumentRuntimeOption,
+    action: RuntimeOptionAction,
+  ): Promise<Written<RuntimeOptionStatus>> {
+    return this.post(`${userDocumentPath(contractId, documentId)}/runtimeoptions/${segment(option)}/${action}`, RuntimeOptionStatusSchema);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Events
+
+  /** One page of the contract's events. Without `fromSeqno` the service returns only the latest matching event. */
+  events(contractId: string, query: EventQuery = {}): Promise<EventList> {
+    return this.get(eventListPath(contractId, query), EventListSchema);
+  }
+
+  /** Every matching event from `fromSeqno` (default 1), following `nextLink` pages. */
+  async allEvents(contractId: string, query: EventQuery = {}): Promise<AuditEvent[]> {
+    const all: AuditEvent[] = [];
+    let next: string | undefined = eventListPath(contractId, { ...query, fromSeqno: query.fromSeqno ?? 1 });
+    while (next) {
+      const page: EventList = await this.get(next, EventListSchema);
+      all.push(...page.value);
+      next = page.nextLink;
+    }
+    return all;
+  }
+
+  /** Appends an event (`id` defaults to the contract id on the service, `scope` to none). */
+  async putEvent(contractId: string, data: unknown, query: { id?: string; scope?: string } = {}): Promise<Written<undefined>> {
+    const response = await this.request("PUT", eventPutPath(contractId, query), jsonBody({ data }));
+    return { value: undefined, transactionId: txIdOf(response) };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Users and JWT issuers
+
+  async userIdentities(): Promise<UserIdentity[]> {
+    return (await this.get("/app/users/identities", UserIdentityListSchema)).value;
+  }
+
+  userIdentity(identityId: string): Promise<UserIdentity> {
+    return this.get(`/app/users/identities/${segment(identityId)}`, UserIdentitySchema);
+  }
+
+  /** Who the service takes the caller to be. */
+  async selfStatus(): Promise<CallerStatus> {
+    return (await this.post("/app/users/identities/self/status", CallerStatusSchema)).value;
+  }
+
+  async jwtIssuers(): Promise<JwtIssuer[]> {
+    return (await this.get("/gov/service/jwt-issuers", JwtIssuerListSchema)).value;
+  }
+
+  /** Proposes registering a certificate user (`set_user`). */
+  proposeUser(certificatePem: string, userData: UserData = {}): Promise<Written<ProposalInfo>> {
+    return this.createProposal({ actions: [{ name: "set_user", args: { cert: certificatePem, user_data: userData } }] });
+  }
+
+  /** Proposes registering a JWT user by its `oid` (`set_user_identity`). */
+  proposeUserIdentity(identity: UserIdentityProposal): Promise<Written<ProposalInfo>> {
+    return this.createProposal({ actions: [{ name: "set_user_identity", args: identity }] });
+  }
+
+  /** Proposes trusting a JWT issuer (`set_jwt_issuer`). */
+  proposeJwtIssuer(issuer: JwtIssuerProposal): Promise<Written<ProposalInfo>> {
+    const args = {
+      issuer: issuer.issuer,
+      ...(issuer.jwks !== undefined ? { jwks: issuer.jwks } : {}),
+      ...(issuer.autoRefresh ? { auto_refresh: true } : {}),
+      ...(issuer.caCertBundle !== undefined ? { ca_cert_bundle: issuer.caCertBundle } : {}),
+      ...(issuer.audiences !== undefined ? { audiences: issuer.audiences } : {}),
+    };
+    return this.createProposal({ actions: [{ name: "set_jwt_issuer", args }] });
   }
 
   close(): void {

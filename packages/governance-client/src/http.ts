@@ -48,8 +48,13 @@ export class HttpsTransport {
     });
   }
 
-  send(method: string, path: string, body?: { contentType: string; data: Uint8Array }): Promise<HttpResponse> {
+  /**
+   * Sends one request. `path` is resolved against the service URL (so a service's `nextLink` can be passed as is);
+   * `headers` are added to the request (e.g. `authorization`).
+   */
+  send(method: string, path: string, body?: { contentType: string; data: Uint8Array }, headers: Record<string, string> = {}): Promise<HttpResponse> {
     const url = new URL(path, this.base);
+    if (url.origin !== this.base.origin) return Promise.reject(new Error(`Refusing to follow ${url.origin}: not the service's origin ${this.base.origin}.`));
     return new Promise((resolve, reject) => {
       const req = request(
         url,
@@ -57,7 +62,10 @@ export class HttpsTransport {
           method,
           agent: this.agent,
           timeout: this.timeoutMs,
-          headers: body ? { "content-type": body.contentType, "content-length": String(body.data.length) } : {},
+          headers: {
+            ...headers,
+            ...(body ? { "content-type": body.contentType, "content-length": String(body.data.length) } : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -75,6 +83,11 @@ export class HttpsTransport {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** A JSON request body. */
+export function jsonBody(value: unknown): { contentType: string; data: Uint8Array } {
+  return { contentType: "application/json", data: Buffer.from(JSON.stringify(value), "utf8") };
 }
 
 /** Throws a ServiceError for non-2xx responses, using the service's error body when there is one. */

@@ -1,2 +1,12 @@
-export { GovernanceClient, type GovernanceClientOptions, type Written } from "./governance-client.js";
-export { HttpsTransport, ServiceError, checkStatus, parseJson, type HttpResponse, type TlsOptions } from "./http.js";
+export {
+  GovernanceClient,
+  type GovernanceClientOptions,
+  type JwtIssuerProposal,
+  type TokenSource,
+  type UserData,
+  type UserIdentityProposal,
+  type Written,
+} from "./governance-client.js";
+export { ClientCheckError } from "./errors.js";
+export { HttpsTransport, ServiceError, checkStatus, jsonBody, parseJson, type HttpResponse, type TlsOptions } from "./http.js";
+export { eventListPath, type EventQuery } from "./paths.js";

@@ -7,7 +7,13 @@
 //
 // Voting rule (reference §3.2): a proposal is accepted when every *counted* Active member has voted yes.
 // Members holding any role (operator, recoveryOperator, cgsOperator, contractOperator) are not counted, and their
-// ballots do not count. Members still in status Accepted (not yet acknowledged) are not counted.
+// ballots do not count. Members still in status Accepted (not yet acknowledged) are not counted, except that they
+// block contracts: a set_contract proposal stays Open while a counted member has not activated.
+//
+// Contracts (reference §3.1, §3.3): a "no" from any member vetoes a contract and the other vetoable actions.
+// When the contract's data names `metadata.voters.requiredMembers`, only those members decide: ballots of
+// others are ignored (yes and no), a "no" from a required member rejects, and all required "yes" accepts.
+// Disabling a contract's logging or telemetry is accepted without votes.
 
 const MEMBERS_CERTS = "public:ccf.gov.members.certs";
 const MEMBERS_INFO = "public:ccf.gov.members.info";
@@ -15,6 +21,28 @@ const MEMBERS_ACKS = "public:ccf.gov.members.acks";
 const USERS_CERTS = "public:ccf.gov.users.certs";
 const USERS_INFO = "public:ccf.gov.users.info";
 const CONSTITUTION = "public:ccf.gov.constitution";
+const PROPOSALS = "public:ccf.gov.proposals";
+const PROPOSALS_INFO = "public:ccf.gov.proposals_info";
+const USER_IDENTITIES = "public:ccf.gov.user_identities";
+const JWT_ISSUERS = "public:ccf.gov.jwt.issuers";
+const JWT_KEYS = "public:ccf.gov.jwt.public_signing_keys";
+const DRAFT_CONTRACTS = "public:contracts";
+const ACCEPTED_CONTRACTS = "public:ccf.gov.accepted_contracts";
+const CONTRACT_OPTION_STATUS = {
+  logging: "public:ccf.gov.contracts_logging_status",
+  telemetry: "public:ccf.gov.contracts_telemetry_status",
+};
+const RESOURCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+
+// Actions that any "no" vote rejects (reference §3.2 step 2).
+const VETOABLE = [
+  "set_contract",
+  "set_contract_runtime_options_enable_logging",
+  "set_contract_runtime_options_enable_telemetry",
+];
+// Actions accepted without votes (reference §3.2 step 6): turning data flows off is never blocked.
+const AUTO_ACCEPTED = ["set_contract_runtime_options_disable_logging", "set_contract_runtime_options_disable_telemetry"];
 
 const ROLES = ["operator", "recoveryOperator", "cgsOperator", "contractOperator"];
 const ID_PATTERN = /^[0-9a-f]{64}$/;
@@ -102,12 +130,17 @@ function hasRole(info) {
   return Array.isArray(roles) && roles.length > 0;
 }
 
-/** Active members without a role, sorted: the members whose yes votes a proposal needs. */
-function countedActiveMembers() {
+/** Members without a role in the given status, sorted by id. */
+function countedMembers(status) {
   return cleanroom.kv
     .entriesJson(MEMBERS_INFO)
-    .filter(([, info]) => info.status === "Active" && !hasRole(info))
+    .filter(([, info]) => info.status === status && !hasRole(info))
     .map(([id]) => id);
+}
+
+/** Active members without a role: the members whose yes votes a proposal needs. */
+function countedActiveMembers() {
+  return countedMembers("Active");
 }
 
 function memberIdArg(args, field) {
@@ -129,6 +162,114 @@ function requireMember(memberId) {
 function assertVotersRemain() {
   if (countedActiveMembers().length === 0) {
     throw new Error("the change would leave no Active member without a role, so no proposal could ever pass");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Contracts.
+
+function checkResourceId(value, field) {
+  if (typeof value !== "string" || !RESOURCE_ID_PATTERN.test(value)) {
+    throw new Error(`${field} must be 1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+}
+
+/**
+ * `data.metadata.voters.requiredMembers` of a contract's data, or undefined when not set. `data` may be JSON text
+ * (the CLI passes `--data` through), which is parsed; anything that is not an object has no required members.
+ */
+function requiredMembersOf(data) {
+  let value = data;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const metadata = value.metadata;
+  if (typeof metadata !== "object" || metadata === null) return undefined;
+  const voters = metadata.voters;
+  if (typeof voters !== "object" || voters === null) return undefined;
+  return voters.requiredMembers;
+}
+
+/** A non-empty list of unique ids of existing members (Accepted or Active). Roles do not exclude a listed member. */
+function checkRequiredMembers(value, field) {
+  if (!Array.isArray(value) || value.length === 0) throw new Error(`${field} must be a non-empty array of member ids`);
+  if (new Set(value).size !== value.length) throw new Error(`${field} has duplicates`);
+  for (const [index, id] of value.entries()) {
+    checkId(id, `${field}[${index}]`);
+    if (memberInfo(id) === undefined) throw new Error(`${field}[${index}]: member ${id} does not exist`);
+  }
+}
+
+function acceptedContract(contractId) {
+  return getJson(ACCEPTED_CONTRACTS, contractId);
+}
+
+function requireAcceptedContract(contractId, actionName) {
+  if (acceptedContract(contractId) === undefined) {
+    throw new Error(`${actionName} can only be proposed once contract '${contractId}' has been accepted.`);
+  }
+}
+
+/** Open proposals with a set_contract action for the contract (the proposal being resolved included). */
+function openContractProposalCount(contractId) {
+  let count = 0;
+  for (const [proposalId] of cleanroom.kv.entriesJson(PROPOSALS_INFO)) {
+    const proposal = getJson(PROPOSALS, proposalId);
+    const proposalActions = proposal && Array.isArray(proposal.actions) ? proposal.actions : [];
+    if (proposalActions.some((a) => a.name === "set_contract" && a.args && a.args.contractId === contractId)) count++;
+  }
+  return count;
+}
+
+function contractRuntimeOptionAction(option, status) {
+  const map = CONTRACT_OPTION_STATUS[option];
+  return {
+    validate(args) {
+      checkPlainObject(args, "args");
+      checkOnlyKeys(args, ["contractId"], "args");
+      checkResourceId(args.contractId, "args.contractId");
+      requireAcceptedContract(args.contractId, `set_contract_runtime_options_${status === "enabled" ? "enable" : "disable"}_${option}`);
+    },
+    apply(args) {
+      if (acceptedContract(args.contractId) === undefined) throw new Error(`contract '${args.contractId}' is not accepted`);
+      setJson(map, args.contractId, status);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Users by JWT and their issuers.
+
+function checkHttpsUrl(value, field) {
+  checkString(value, field, { max: 2048 });
+  if (!/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(value)) throw new Error(`${field} must be an https URL without query or fragment`);
+}
+
+function checkJwks(jwks, field) {
+  checkPlainObject(jwks, field);
+  checkOnlyKeys(jwks, ["keys"], field);
+  if (!Array.isArray(jwks.keys) || jwks.keys.length === 0 || jwks.keys.length > 32) throw new Error(`${field}.keys must hold 1 to 32 keys`);
+  for (const [index, key] of jwks.keys.entries()) {
+    const at = `${field}.keys[${index}]`;
+    checkPlainObject(key, at);
+    if (key.kty !== "RSA" && key.kty !== "EC") throw new Error(`${at}.kty must be RSA or EC`);
+    checkString(key.kid, `${at}.kid`);
+    if (key.alg !== undefined && !JWT_ALGORITHMS.includes(key.alg)) throw new Error(`${at}.alg must be one of ${JWT_ALGORITHMS.join(", ")}`);
+    for (const secret of ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]) {
+      if (key[secret] !== undefined) throw new Error(`${at} must be a public key (it has '${secret}')`);
+    }
+  }
+  checkSize(jwks, field);
+}
+
+function checkUserIdentityId(value, field) {
+  if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)) {
+    throw new Error(`${field} must be the user's oid: 1-128 characters, letters, digits, '.', '_' or '-'`);
   }
 }
 
@@ -199,6 +340,8 @@ const actions = new Map([
         if (args.user_data !== undefined) {
           checkPlainObject(args.user_data, "args.user_data");
           checkSize(args.user_data, "args.user_data");
+          if (args.user_data.tenantId !== undefined) checkString(args.user_data.tenantId, "args.user_data.tenantId");
+          if (args.user_data.identifier !== undefined) checkString(args.user_data.identifier, "args.user_data.identifier");
         }
       },
       apply(args) {
@@ -224,6 +367,131 @@ const actions = new Map([
       },
     },
   ],
+  [
+    "set_user_identity",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, ["id", "accountType", "invitationId", "data"], "args");
+        checkUserIdentityId(args.id, "args.id");
+        if (args.accountType !== undefined) checkString(args.accountType, "args.accountType", { max: 64 });
+        if (args.invitationId !== undefined) checkString(args.invitationId, "args.invitationId", { max: 128 });
+        checkPlainObject(args.data, "args.data");
+        checkOnlyKeys(args.data, ["tenantId", "identifier"], "args.data");
+        checkString(args.data.tenantId, "args.data.tenantId");
+        if (args.data.identifier !== undefined) checkString(args.data.identifier, "args.data.identifier");
+      },
+      apply(args) {
+        const identity = { accountType: args.accountType ?? "microsoft", data: args.data };
+        if (args.invitationId !== undefined) identity.invitationId = args.invitationId;
+        setJson(USER_IDENTITIES, args.id, identity);
+      },
+    },
+  ],
+  [
+    "remove_user_identity",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, ["id"], "args");
+        checkUserIdentityId(args.id, "args.id");
+      },
+      apply(args) {
+        if (getJson(USER_IDENTITIES, args.id) === undefined) throw new Error(`user identity ${args.id} does not exist`);
+        remove(USER_IDENTITIES, args.id);
+      },
+    },
+  ],
+  [
+    "set_jwt_issuer",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, ["issuer", "jwks", "auto_refresh", "ca_cert_bundle", "audiences"], "args");
+        checkHttpsUrl(args.issuer, "args.issuer");
+        if (args.auto_refresh !== undefined && typeof args.auto_refresh !== "boolean") throw new Error("args.auto_refresh must be a boolean");
+        const refresh = args.auto_refresh === true;
+        if (refresh === (args.jwks !== undefined)) throw new Error("give either args.jwks (the issuer's keys) or args.auto_refresh: true, not both");
+        if (args.jwks !== undefined) checkJwks(args.jwks, "args.jwks");
+        if (args.ca_cert_bundle !== undefined) {
+          if (!refresh) throw new Error("args.ca_cert_bundle is only used with args.auto_refresh");
+          checkString(args.ca_cert_bundle, "args.ca_cert_bundle", { max: 64 * 1024 });
+          if (!ccf.crypto.isValidX509CertBundle(args.ca_cert_bundle)) throw new Error("args.ca_cert_bundle is not a PEM certificate bundle");
+        }
+        if (args.audiences !== undefined) {
+          if (!Array.isArray(args.audiences) || args.audiences.length === 0 || args.audiences.length > 16) {
+            throw new Error("args.audiences must hold 1 to 16 strings");
+          }
+          for (const [index, audience] of args.audiences.entries()) checkString(audience, `args.audiences[${index}]`, { max: 512 });
+        }
+      },
+      apply(args) {
+        const issuer = { auto_refresh: args.auto_refresh === true };
+        if (args.ca_cert_bundle !== undefined) issuer.ca_cert_bundle = args.ca_cert_bundle;
+        if (args.audiences !== undefined) issuer.audiences = args.audiences;
+        setJson(JWT_ISSUERS, args.issuer, issuer);
+        // Keys given inline replace any stored ones; an auto-refresh issuer starts with none, the service fetches them.
+        if (args.jwks !== undefined) setJson(JWT_KEYS, args.issuer, args.jwks);
+        else remove(JWT_KEYS, args.issuer);
+      },
+    },
+  ],
+  [
+    "remove_jwt_issuer",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, ["issuer"], "args");
+        checkHttpsUrl(args.issuer, "args.issuer");
+      },
+      apply(args) {
+        if (getJson(JWT_ISSUERS, args.issuer) === undefined) throw new Error(`issuer ${args.issuer} is not trusted`);
+        remove(JWT_ISSUERS, args.issuer);
+        remove(JWT_KEYS, args.issuer);
+      },
+    },
+  ],
+  [
+    "set_contract",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, ["contractId", "contract"], "args");
+        checkResourceId(args.contractId, "args.contractId");
+        checkPlainObject(args.contract, "args.contract");
+        if (args.contract.data === undefined) throw new Error("args.contract.data is missing");
+        if (args.contract.id !== undefined && args.contract.id !== args.contractId) {
+          throw new Error(`args.contract.id '${args.contract.id}' differs from args.contractId '${args.contractId}'`);
+        }
+        const current = cleanroom.kv.version(DRAFT_CONTRACTS, args.contractId);
+        if (current === undefined || getJson(DRAFT_CONTRACTS, args.contractId) === undefined) {
+          throw new Error(`contract '${args.contractId}' does not exist`);
+        }
+        // The server-side version check: what is voted on is exactly the stored draft, never a stale copy.
+        checkString(args.contract.version, "args.contract.version", { max: 64 });
+        if (args.contract.version !== current) {
+          throw new Error(`args.contract.version ${args.contract.version} is not the contract's current version ${current}`);
+        }
+        const draft = getJson(DRAFT_CONTRACTS, args.contractId);
+        if (JSON.stringify(draft.data) !== JSON.stringify(args.contract.data)) {
+          throw new Error(`args.contract.data is not the data of contract '${args.contractId}' at version ${current}`);
+        }
+        const required = requiredMembersOf(args.contract.data);
+        if (required !== undefined) checkRequiredMembers(required, "data.metadata.voters.requiredMembers");
+      },
+      apply(args, proposalId) {
+        if (acceptedContract(args.contractId) !== undefined) throw new Error(`contract '${args.contractId}' is already accepted`);
+        const accepted = { data: args.contract.data, version: args.contract.version, proposalId };
+        const required = requiredMembersOf(args.contract.data);
+        if (required !== undefined) accepted.requiredMembers = required;
+        setJson(ACCEPTED_CONTRACTS, args.contractId, accepted);
+      },
+    },
+  ],
+  ["set_contract_runtime_options_enable_logging", contractRuntimeOptionAction("logging", "enabled")],
+  ["set_contract_runtime_options_disable_logging", contractRuntimeOptionAction("logging", "disabled")],
+  ["set_contract_runtime_options_enable_telemetry", contractRuntimeOptionAction("telemetry", "enabled")],
+  ["set_contract_runtime_options_disable_telemetry", contractRuntimeOptionAction("telemetry", "disabled")],
   [
     "set_constitution",
     {
@@ -269,10 +537,41 @@ export function validate(input) {
   return { valid: true, description: "Proposal is valid" };
 }
 
+/**
+ * The set_contract action of a proposal and its required members, or undefined when the proposal has none.
+ * `hygiene` is false when the proposal may never pass: set_contract mixed with other actions or repeated.
+ */
+function contractAction(proposalActions) {
+  const contracts = proposalActions.filter((a) => a.name === "set_contract");
+  if (contracts.length === 0) return undefined;
+  const hygiene = contracts.length === 1 && proposalActions.length === 1;
+  const args = contracts[0].args ?? {};
+  const required = requiredMembersOf(args.contract && args.contract.data);
+  return { contractId: args.contractId, required: Array.isArray(required) ? required : undefined, hygiene };
+}
+
 export function resolve(proposal, proposerId, votes) {
+  const proposalActions = parseActions(proposal);
+  const contract = contractAction(proposalActions);
+  if (contract !== undefined) {
+    // Reference §3.2 step 3: a contract proposal stands alone, for a contract not yet accepted nor otherwise proposed.
+    if (!contract.hygiene) return "Rejected";
+    if (acceptedContract(contract.contractId) !== undefined) return "Rejected";
+    if (openContractProposalCount(contract.contractId) > 1) return "Rejected";
+    if (contract.required !== undefined) {
+      const relevant = votes.filter((v) => contract.required.includes(v.member_id));
+      if (relevant.some((v) => v.vote !== true)) return "Rejected";
+      return contract.required.every((id) => relevant.some((v) => v.member_id === id)) ? "Accepted" : "Open";
+    }
+  }
+  if (proposalActions.some((a) => VETOABLE.includes(a.name)) && votes.some((v) => v.vote !== true)) return "Rejected";
+  if (proposalActions.every((a) => AUTO_ACCEPTED.includes(a.name))) return "Accepted";
+
   const voters = countedActiveMembers();
   // Fail closed: with nobody counted, unanimity would be vacuous and every proposal would pass.
   if (voters.length === 0) return "Open";
+  // Members that have not activated yet block contracts (reference §3.2 step 8): they must get their say.
+  if (contract !== undefined && countedMembers("Accepted").length > 0) return "Open";
   const yes = votes.filter((v) => v.vote === true && voters.includes(v.member_id)).length;
   return yes === voters.length ? "Accepted" : "Open";
 }
@@ -285,5 +584,10 @@ export function apply(proposal, proposalId) {
 
 /** Cleanroom extension: the members whose votes acceptance requires (the service subtracts those who voted). */
 export function requiredVoters(proposal, proposerId) {
-  return countedActiveMembers();
+  const proposalActions = parseActions(proposal);
+  const contract = contractAction(proposalActions);
+  if (contract !== undefined && contract.required !== undefined) return contract.required;
+  if (proposalActions.every((a) => AUTO_ACCEPTED.includes(a.name))) return [];
+  const voters = countedActiveMembers();
+  return contract !== undefined ? [...voters, ...countedMembers("Accepted")] : voters;
 }

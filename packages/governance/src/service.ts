@@ -5,11 +5,13 @@ import type { AddressInfo } from "node:net";
 import { parseCertificate, signDigest } from "@cleanroom/crypto";
 import { openLedger, type Ledger } from "@cleanroom/ledger";
 import { MemberDataSchema } from "@cleanroom/protocol";
+import { JwtAuthenticator } from "./auth/jwt-issuers.js";
 import { createSignatureVerifier } from "./auth/signature-pool.js";
 import { ReplayGuard, SignedRequestVerifier, type SignedRequestPolicy } from "./auth/signed-requests.js";
 import { DEFAULT_CONSTITUTION } from "./constitution/default-constitution.js";
 import { ConstitutionEngine } from "./constitution/engine.js";
 import { initSandbox } from "./constitution/module-sandbox.js";
+import { contractProposalAuditor } from "./governance/audit-events.js";
 import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from "./constitution/sandbox-types.js";
 import { buildApp } from "./http/app.js";
 import type { ServiceContext } from "./http/context.js";
@@ -111,8 +113,9 @@ export async function startGovernanceService(options: GovernanceServiceOptions):
     engine,
     verifier: new SignedRequestVerifier(policy, signatures),
     replayGuard: new ReplayGuard(ledger, policy),
-    lifecycle: { engine, clock },
+    lifecycle: { engine, clock, observers: [contractProposalAuditor(clock)] },
     identity,
+    jwtAuthenticator: new JwtAuthenticator(ledger, { clock }),
   };
   const { app } = buildApp(ctx, {
     https: { key: identity.nodeKeyPem, cert: identity.nodeCertificatePem },

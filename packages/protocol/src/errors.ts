@@ -17,7 +17,8 @@ export const ERROR_CATALOGUE = {
   // Authentication of callers
   InvalidAuthenticationInfo: {
     status: 401,
-    description: "No client certificate was presented, or it does not belong to a registered member or user.",
+    description:
+      "No registered member or user certificate was presented, and no valid bearer token from a trusted issuer (or the token is expired, malformed or not signed by the issuer's keys).",
   },
   InvalidCoseSign1: { status: 400, description: "The body is not a well-formed COSE_Sign1 governance message." },
   UnknownSigner: { status: 401, description: "The COSE kid does not name a registered member." },
@@ -48,6 +49,53 @@ export const ERROR_CATALOGUE = {
     status: 400,
     description: "The constitution threw, ran out of time or memory, or returned an invalid result; nothing was changed.",
   },
+
+  // Authorization of application callers (reference §1.3)
+  CallerNotAuthorized: { status: 403, description: "The JWT is valid but its `oid` is not a registered user identity." },
+  CallerTenantNotAuthorized: { status: 403, description: "The JWT's `tid` is not the tenant the user identity was registered with." },
+  MemberOnly: { status: 403, description: "Only consortium members may call this endpoint." },
+
+  // Contracts (reference §2.1, §3.1, §3.3)
+  DataMissing: { status: 400, description: "The request body has no `data`." },
+  ContractNotFound: { status: 404, description: "No contract has this id." },
+  ContractAlreadyExists: { status: 409, description: "The contract exists; updating it needs its current `version`." },
+  ContractAlreadyAccepted: { status: 405, description: "An accepted contract cannot be changed." },
+  ContractUnderProposal: {
+    status: 409,
+    description: "The contract has an open proposal; it cannot be edited until the proposal is accepted, rejected or withdrawn.",
+  },
+  PreconditionFailed: { status: 412, description: "The given `version` is not the resource's current version." },
+  InvalidRequiredMembers: {
+    status: 400,
+    description: "`data.metadata.voters.requiredMembers` must be a non-empty list of unique ids of existing members.",
+  },
+  InvalidOption: { status: 400, description: "The runtime option is not one of those the endpoint supports." },
+  ContractNotAccepted: { status: 400, description: "The operation needs an accepted contract." },
+  ContractModified: { status: 400, description: "(client) The contract changed since the version given to propose." },
+  VersionMissing: { status: 400, description: "(client) Proposing a contract needs the version being proposed." },
+  ProposalIdMissing: { status: 400, description: "(client) Voting on a contract needs the proposal id." },
+  ContractNotProposed: { status: 400, description: "(client) The contract has no open proposal to vote on." },
+  ContractProposalIdMismatch: { status: 400, description: "(client) The proposal id is not the contract's open proposal." },
+
+  // User documents (reference §2.6, §3.4)
+  UserDocumentNotFound: { status: 404, description: "No user document has this id in this contract." },
+  UserDocumentAlreadyExists: { status: 409, description: "The document exists; updating it needs its current `version`." },
+  UserDocumentAlreadyAccepted: { status: 405, description: "An accepted document cannot be changed." },
+  UserDocumentNotDraft: { status: 409, description: "An approver has acted on the document: it can no longer be edited." },
+  ContractIdMismatch: { status: 400, description: "The body's `contractId` differs from the contract in the path." },
+  InvalidApprovers: {
+    status: 400,
+    description: "Approvers must be unique, existing members or users; with none given, the consortium must have a counted Active member.",
+  },
+  NotUserDocumentApprover: { status: 403, description: "The caller is not one of the document's approvers." },
+  ApprovalAlreadySubmitted: { status: 409, description: "This approver has already accepted or rejected the document." },
+  UserDocumentRejected: { status: 409, description: "The document was rejected; it can no longer be approved or edited." },
+  UserDocumentNotAccepted: { status: 400, description: "The operation needs an accepted document." },
+  InvalidUserDocumentRuntimeOption: { status: 400, description: "User documents support the runtime options `execution` and `telemetry`." },
+
+  // Events and users
+  ReservedEventScope: { status: 400, description: "This event scope is written only by the service (governance decisions)." },
+  UserIdentityNotFound: { status: 404, description: "No user identity has this id." },
 
   // Transactions and receipts
   InvalidTransactionId: { status: 400, description: "A transaction id must have the form <view>.<seqno>." },

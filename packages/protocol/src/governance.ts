@@ -119,11 +119,17 @@ export const ServiceInfoSchema = z.object({
 });
 export type ServiceInfo = z.infer<typeof ServiceInfoSchema>;
 
-/** Who the caller is, as the service authenticated it. */
+/**
+ * Who the caller is, as the service authenticated it. Members and certificate users are identified by their
+ * certificate's id; JWT users by the token's `oid` claim (registered with `set_user_identity`).
+ */
 export const IdentitySchema = z.object({
   kind: z.enum(["member", "user"]),
-  id: IdentityIdSchema,
+  id: z.string(),
   status: MemberStatusSchema.optional(),
   data: z.record(z.string(), z.unknown()),
+  authenticatedBy: z.enum(["certificate", "jwt"]).default("certificate"),
+  /** The caller's tenant: member_data/user_data `tenantId`, or the token's `tid`. */
+  tenantId: z.string().optional(),
 });
 export type Identity = z.infer<typeof IdentitySchema>;

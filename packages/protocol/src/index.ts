@@ -1,3 +1,4 @@
 export * from "./errors.js";
 export * from "./transactions.js";
 export * from "./governance.js";
+export * from "./app.js";

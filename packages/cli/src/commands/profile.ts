@@ -13,8 +13,9 @@ export function registerProfileCommands(program: Command, run: Run): void {
       .requiredOption("--service-cert <file>", "the service certificate to pin")
       .option("--cert <file>", "member or user certificate (PEM)")
       .option("--key <file>", "its private key (PEM)")
+      .option("--token-file <file>", "a file holding a bearer token (JWT users), read by every command; $CLEANROOM_ACCESS_TOKEN overrides it")
       .option("--use", "make it the current profile"),
-    (ctx, name: string, options: { serviceUrl: string; serviceCert: string; cert?: string; key?: string; use?: boolean }) => {
+    (ctx, name: string, options: { serviceUrl: string; serviceCert: string; cert?: string; key?: string; tokenFile?: string; use?: boolean }) => {
       ctx.store.save(
         name,
         {
@@ -22,6 +23,7 @@ export function registerProfileCommands(program: Command, run: Run): void {
           serviceCertificate: ctx.path(options.serviceCert),
           ...(options.cert ? { certificate: ctx.path(options.cert) } : {}),
           ...(options.key ? { privateKey: ctx.path(options.key) } : {}),
+          ...(options.tokenFile ? { tokenFile: ctx.path(options.tokenFile) } : {}),
         },
         options.use ?? false,
       );
@@ -43,6 +45,7 @@ export function registerProfileCommands(program: Command, run: Run): void {
         { header: "NAME", value: (r) => r.name },
         { header: "SERVICE", value: (r) => r.serviceUrl },
         { header: "CERTIFICATE", value: (r) => r.certificate },
+        { header: "TOKEN FILE", value: (r) => r.tokenFile },
       ]),
     );
   });

@@ -1,8 +1,17 @@
+import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { certificateId } from "@cleanroom/crypto";
 import type { StateReader } from "@cleanroom/ledger";
-import { ApiError, type Identity } from "@cleanroom/protocol";
+import { ApiError, type ErrorCode, type Identity } from "@cleanroom/protocol";
 import { getMember, getUser } from "../state/members.js";
+
+/** Errors any `caller` endpoint can return before its own. */
+export const CALLER_AUTH_ERRORS: readonly ErrorCode[] = ["InvalidAuthenticationInfo", "CallerNotAuthorized", "CallerTenantNotAuthorized"];
+
+/** Authenticates the bearer of a token (see JwtAuthenticator); an interface so this module stays about certificates. */
+export interface BearerTokenAuthenticator {
+  authenticate(token: string): Promise<Identity>;
+}
 
 const peerIds = new WeakMap<TLSSocket, string | null>();
 
@@ -17,17 +26,49 @@ export function peerCertificateId(socket: TLSSocket): string | null {
   return id;
 }
 
+function tenantOf(data: Record<string, unknown>): { tenantId?: string } {
+  return typeof data.tenantId === "string" ? { tenantId: data.tenantId } : {};
+}
+
 /**
- * Authenticates the caller by TLS client certificate: a registered member (any status) or user. The id is the
- * hash of the presented DER, so matching an id means presenting exactly the registered certificate.
+ * The registered member (any status) or certificate user whose certificate has this id, if any. The id is the hash
+ * of the presented DER, so matching an id means presenting exactly the registered certificate.
  */
-export function authenticateCaller(state: StateReader, certificateIdOrNull: string | null): Identity {
-  if (certificateIdOrNull === null) {
-    throw new ApiError("InvalidAuthenticationInfo", "This endpoint requires a TLS client certificate of a member or user.");
+export function certificateIdentity(state: StateReader, id: string): Identity | undefined {
+  const member = getMember(state, id);
+  if (member) {
+    return { kind: "member", id: member.id, status: member.info.status, data: member.info.member_data, authenticatedBy: "certificate", ...tenantOf(member.info.member_data) };
   }
-  const member = getMember(state, certificateIdOrNull);
-  if (member) return { kind: "member", id: member.id, status: member.info.status, data: member.info.member_data };
-  const user = getUser(state, certificateIdOrNull);
-  if (user) return { kind: "user", id: user.userId, data: user.userData };
-  throw new ApiError("InvalidAuthenticationInfo", `The client certificate ${certificateIdOrNull} is not registered as a member or user.`);
+  const user = getUser(state, id);
+  if (user) return { kind: "user", id: user.userId, data: user.userData, authenticatedBy: "certificate", ...tenantOf(user.userData) };
+  return undefined;
+}
+
+/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, RFC 7235); 401 for any other. */
+export function bearerToken(authorization: string): string {
+  const match = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(authorization);
+  if (!match?.[1]) {
+    throw new ApiError("InvalidAuthenticationInfo", "The Authorization header must be 'Bearer <token>'; no other scheme is supported.");
+  }
+  return match[1];
+}
+
+/**
+ * Authenticates the caller of a `caller` endpoint, in this order: a registered TLS client certificate (member of any
+ * status, or certificate user); else a bearer token (JWT user); else 401. A certificate that is not registered does
+ * not prevent a bearer token from being used: clients may present a certificate for unrelated reasons.
+ */
+export async function authenticateCaller(state: StateReader, tokens: BearerTokenAuthenticator, request: IncomingMessage): Promise<Identity> {
+  const presentedId = peerCertificateId(request.socket as TLSSocket);
+  const byCertificate = presentedId === null ? undefined : certificateIdentity(state, presentedId);
+  if (byCertificate) return byCertificate;
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) return tokens.authenticate(bearerToken(authorization));
+  if (presentedId !== null) {
+    throw new ApiError("InvalidAuthenticationInfo", `The client certificate ${presentedId} is not registered as a member or user.`);
+  }
+  throw new ApiError(
+    "InvalidAuthenticationInfo",
+    "This endpoint requires a TLS client certificate of a member or user, or an 'Authorization: Bearer <JWT>' header of a registered user.",
+  );
 }

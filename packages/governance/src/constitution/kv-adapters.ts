@@ -1,6 +1,12 @@
 import type { StateReader, WriteTx } from "@cleanroom/ledger";
+import { formatTxId } from "@cleanroom/protocol";
 import { isConstitutionWritableMap } from "../state/maps.js";
 import type { SandboxKv } from "./sandbox-types.js";
+
+function versionOf(state: StateReader, map: string, key: string): string | undefined {
+  const version = state.version(map, key);
+  return version === undefined ? undefined : formatTxId(version);
+}
 
 /** Read-only state for validate, resolve, ballots and requiredVoters: writes throw inside the VM. */
 export function readOnlyKv(state: StateReader, stage: string): SandboxKv {
@@ -12,6 +18,7 @@ export function readOnlyKv(state: StateReader, stage: string): SandboxKv {
     has: (map, key) => state.has(map, key),
     forEach: (map, visit) => state.forEach(map, visit),
     size: (map) => state.size(map),
+    version: (map, key) => versionOf(state, map, key),
     set: (map) => refuse(map),
     delete: (map) => refuse(map),
   };
@@ -69,6 +76,10 @@ export class StagedKv implements SandboxKv {
       else merged.set(key, value);
     }
     for (const key of [...merged.keys()].sort()) visit(key, merged.get(key) as Uint8Array);
+  }
+
+  version(map: string, key: string): string | undefined {
+    return versionOf(this.tx, map, key);
   }
 
   size(map: string): number {

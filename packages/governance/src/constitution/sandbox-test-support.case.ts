@@ -8,6 +8,8 @@ const decoder = new TextDecoder();
 /** A SandboxKv over nested Maps; `readOnly` lists maps whose writes throw, like the service's read-only stages. */
 export class MemoryKv implements SandboxKv {
   readonly maps = new Map<string, Map<string, Uint8Array>>();
+  /** Versions keyed `map\0key`, set by tests that exercise cleanroom.kv.version. */
+  readonly versions = new Map<string, string>();
 
   constructor(private readonly readOnly: readonly string[] = []) {}
 
@@ -35,6 +37,9 @@ export class MemoryKv implements SandboxKv {
   }
   delete(map: string, key: string): void {
     this.writable(map).delete(key);
+  }
+  version(map: string, key: string): string | undefined {
+    return this.versions.get(`${map}\0${key}`);
   }
   forEach(map: string, visit: (key: string, value: Uint8Array) => void): void {
     // Ascending key order, like the ledger.

@@ -32,6 +32,8 @@ export interface SandboxKv {
   delete(map: string, key: string): void;
   forEach(map: string, visit: (key: string, value: Uint8Array) => void): void;
   size(map: string): number;
+  /** `view.seqno` of the transaction that last wrote the key (before the current call's own writes), if any. */
+  version(map: string, key: string): string | undefined;
 }
 
 export type SandboxErrorKind =

@@ -172,6 +172,17 @@ describe("ccf helpers", () => {
     expect(module.call("wrongType", [], kv)).toBe("TypeError");
   });
 
+  it("reports a key's version (the transaction of its last write) for optimistic-concurrency checks", () => {
+    const kv = new MemoryKv();
+    kv.versions.set("public:m\0k", "2.17");
+    const module = sandbox(`
+      export function f() { return [cleanroom.kv.version("public:m", "k"), cleanroom.kv.version("public:m", "none") === undefined]; }
+      export function wrongType() { try { cleanroom.kv.version("public:m", 1); return "no error"; } catch (e) { return e.name; } }
+    `);
+    expect(module.call("f", [], kv)).toEqual(["2.17", true]);
+    expect(module.call("wrongType", [], kv)).toBe("TypeError");
+  });
+
   it("offers no host access beyond the API", () => {
     const module = sandbox(`
       export function f() {

@@ -13,7 +13,7 @@
 export const VM_BOOTSTRAP_SOURCE = String.raw`(function (host) {
   "use strict";
   const kvGet = host.kvGet, kvHas = host.kvHas, kvSet = host.kvSet, kvDelete = host.kvDelete;
-  const kvEntries = host.kvEntries, kvSize = host.kvSize, kvGetJson = host.kvGetJson, kvEntriesJson = host.kvEntriesJson;
+  const kvEntries = host.kvEntries, kvSize = host.kvSize, kvGetJson = host.kvGetJson, kvEntriesJson = host.kvEntriesJson, kvVersion = host.kvVersion;
   const hostStrToBuf = host.strToBuf, hostBufToStr = host.bufToStr;
   const hostPemToId = host.pemToId, hostIsValidBundle = host.isValidX509CertBundle;
   const hostCertificateInfo = host.certificateInfo, hostLog = host.log;
@@ -105,6 +105,8 @@ export const VM_BOOTSTRAP_SOURCE = String.raw`(function (host) {
         return json === undefined ? undefined : jsonParse(json);
       },
       entriesJson(map) { return jsonParse(kvEntriesJson(string(map, "map"))); },
+      // The "view.seqno" of the key's last write (an optimistic-concurrency version), or undefined.
+      version(map, key) { return kvVersion(string(map, "map"), string(key, "key")); },
     }),
   });
 

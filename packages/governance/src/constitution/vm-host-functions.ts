@@ -138,6 +138,10 @@ export function createHostFunctions(context: QuickJSContext, slot: KvSlot, log?:
     requireKv(slot).forEach(name, (entryKey, value) => entries.push([entryKey, parseStored(name, entryKey, value)]));
     return context.newString(JSON.stringify(entries));
   });
+  define("kvVersion", (map, k) => {
+    const version = requireKv(slot).version(str(map), str(k));
+    return version === undefined ? context.undefined : context.newString(version);
+  });
   define("strToBuf", (s) => newBuffer(context, encoder.encode(str(s))));
   define("bufToStr", (b) => context.newString(b === undefined ? "" : readText(context, b, lenientDecoder)));
   define("pemToId", (pem) => context.newString(pemToId(str(pem))));

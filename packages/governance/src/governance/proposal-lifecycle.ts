@@ -14,10 +14,22 @@ import {
   type StoredProposalInfo,
 } from "../state/proposals.js";
 
+/**
+ * Observes every stored change of a proposal, in the same transaction (the audit log uses it). `previous` is
+ * undefined on creation.
+ */
+export type ProposalObserver = (tx: WriteTx, record: ProposalRecord, previous: StoredProposalInfo | undefined) => void;
+
 /** What proposal handling needs from the service. */
 export interface LifecycleContext {
   engine: ConstitutionEngine;
   clock: () => number;
+  observers?: ProposalObserver[];
+}
+
+function store(ctx: LifecycleContext, tx: WriteTx, record: ProposalRecord, previous: StoredProposalInfo | undefined): void {
+  writeProposalInfo(tx, record.id, record.info);
+  for (const observe of ctx.observers ?? []) observe(tx, record, previous);
 }
 
 function parseJsonPayload(payload: Uint8Array, what: string): unknown {
@@ -77,22 +89,23 @@ function resolveProposal(ctx: LifecycleContext, tx: WriteTx, record: ProposalRec
     return { ...info, state: "Failed", failure: { reason: error.message, ...(error.jsStack ? { trace: error.jsStack } : {}) } };
   }
   staged.commit();
-  if (readText(tx, Maps.constitution, SINGLE_KEY) !== constitutionBefore) dropOpenProposals(tx, record.id);
+  if (readText(tx, Maps.constitution, SINGLE_KEY) !== constitutionBefore) dropOpenProposals(ctx, tx, record.id);
   return { ...info, state: "Accepted" };
 }
 
-function dropOpenProposals(tx: WriteTx, except: string): void {
+function dropOpenProposals(ctx: LifecycleContext, tx: WriteTx, except: string): void {
   for (const id of openProposalIds(tx)) {
     if (id === except) continue;
     const other = getProposal(tx, id);
-    if (other) writeProposalInfo(tx, id, { ...other.info, state: "Dropped" });
+    if (other) store(ctx, tx, { ...other, info: { ...other.info, state: "Dropped" } }, other.info);
   }
 }
 
-function settle(ctx: LifecycleContext, tx: WriteTx, record: ProposalRecord): ProposalRecord {
+function settle(ctx: LifecycleContext, tx: WriteTx, record: ProposalRecord, previous: StoredProposalInfo | undefined): ProposalRecord {
   const info = resolveProposal(ctx, tx, record);
-  writeProposalInfo(tx, record.id, info);
-  return { ...record, info };
+  const settled = { ...record, info };
+  store(ctx, tx, settled, previous);
+  return settled;
 }
 
 /** `proposal`: validates the actions with the constitution, stores the proposal and resolves it once. */
@@ -126,7 +139,9 @@ export function createProposal(
     votes: {},
     created_at: new Date(ctx.clock()).toISOString(),
   };
-  return settle(ctx, tx, { id: proposalId, proposal, info });
+  // Stored as Open before the first resolve, as in CCF: a constitution scanning open proposals sees this one too.
+  writeProposalInfo(tx, proposalId, info);
+  return settle(ctx, tx, { id: proposalId, proposal, info }, undefined);
 }
 
 /** `ballot`: one per Active member per open proposal; the ballot must evaluate to a boolean now. */
@@ -150,16 +165,16 @@ export function submitBallot(
     throw new ApiError("InvalidBallot", `The ballot does not evaluate to a boolean vote: ${error.kind}: ${error.message}`);
   }
   const withBallot = { ...record, info: { ...record.info, ballots: { ...record.info.ballots, [memberId]: parsed.data.ballot } } };
-  return settle(ctx, tx, withBallot);
+  return settle(ctx, tx, withBallot, record.info);
 }
 
 /** `withdrawal`: only the proposer, only while Open. */
-export function withdrawProposal(tx: WriteTx, memberId: string, proposalId: string): ProposalRecord {
+export function withdrawProposal(ctx: LifecycleContext, tx: WriteTx, memberId: string, proposalId: string): ProposalRecord {
   const record = requireOpen(tx, proposalId);
   if (record.info.proposer_id !== memberId) {
     throw new ApiError("NotProposer", `Only the proposer (${record.info.proposer_id}) may withdraw proposal ${proposalId}.`);
   }
-  const info: StoredProposalInfo = { ...record.info, state: "Withdrawn" };
-  writeProposalInfo(tx, proposalId, info);
-  return { ...record, info };
+  const withdrawn = { ...record, info: { ...record.info, state: "Withdrawn" as const } };
+  store(ctx, tx, withdrawn, record.info);
+  return withdrawn;
 }

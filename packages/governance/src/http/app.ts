@@ -1,12 +1,15 @@
-import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ApiError, type ErrorBody } from "@cleanroom/protocol";
-import { authenticateCaller, peerCertificateId } from "../auth/client-certificates.js";
+import { authenticateCaller } from "../auth/client-certificates.js";
 import type { ServiceContext } from "./context.js";
 import { buildOpenApi } from "./openapi.js";
+import { contractRoutes } from "./routes/contracts.js";
+import { eventRoutes } from "./routes/events.js";
 import { memberRoutes } from "./routes/members.js";
 import { proposalRoutes } from "./routes/proposals.js";
 import { serviceRoutes } from "./routes/service.js";
+import { userDocumentRoutes } from "./routes/user-documents.js";
+import { userRoutes } from "./routes/users.js";
 import { parseOrThrow, send, toRouterPath, type RouteDefinition } from "./route-table.js";
 
 export interface AppOptions {
@@ -42,6 +45,34 @@ function toApiError(error: unknown): ApiError | undefined {
   return undefined;
 }
 
+/** Nesting beyond this is refused: no governance document needs it, and deep values overflow the stack later. */
+const MAX_JSON_DEPTH = 64;
+
+/** Depth of a parsed JSON value, without recursion (the value may be deeper than the stack allows). */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop() as [unknown, number];
+    if (typeof item !== "object" || item === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** JSON endpoints take JSON only (Fastify would also hand them text/plain or COSE bodies), and not too deep. */
+function checkJsonBody(request: FastifyRequest): void {
+  const mediaType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (request.body !== undefined && mediaType !== "application/json") {
+    throw new ApiError("UnsupportedContentType", "This endpoint takes application/json.");
+  }
+  if (jsonDepth(request.body) > MAX_JSON_DEPTH) {
+    throw new ApiError("InvalidInput", `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+}
+
 /** Builds the governance service's HTTPS application from the route table. */
 export function buildApp(ctx: ServiceContext, options: AppOptions): { app: FastifyInstance; routes: RouteDefinition[] } {
   const app = Fastify({
@@ -51,6 +82,15 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
     // Identity decisions use the TLS certificate, never forwarded headers.
     trustProxy: false,
     return503OnClosing: true,
+    // Ids are at most 128 characters; longer path parameters still reach the schema and get InvalidParameter.
+    maxParamLength: 1024,
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const apiError =
+        error.code === "FST_ERR_MAX_PARAM_LENGTH"
+          ? new ApiError("InvalidParameter", "A path parameter is longer than 1024 characters.")
+          : new ApiError("InvalidParameter", "The request URL is malformed.");
+      void reply.code(apiError.status).send(apiError.toBody());
+    },
   });
 
   app.addContentTypeParser("application/cose", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
@@ -62,7 +102,15 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
       { title: "Cleanroom governance service", version: options.version, description: "Consortium governance with CCF-compatible signed requests and receipts." },
       routes,
     ));
-  routes.push(...proposalRoutes(ctx), ...memberRoutes(ctx), ...serviceRoutes(ctx, openApi));
+  routes.push(
+    ...proposalRoutes(ctx),
+    ...memberRoutes(ctx),
+    ...userRoutes(ctx),
+    ...contractRoutes(ctx),
+    ...userDocumentRoutes(ctx),
+    ...eventRoutes(ctx),
+    ...serviceRoutes(ctx, openApi),
+  );
 
   for (const route of routes) {
     app.route({
@@ -72,7 +120,8 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
         if (route.body === "cose" && !Buffer.isBuffer(request.body)) {
           throw new ApiError("UnsupportedContentType", "Signed governance requests must be sent as application/cose.");
         }
-        const caller = route.auth === "caller" ? authenticateCaller(ctx.ledger, peerCertificateId(request.raw.socket as TLSSocket)) : undefined;
+        if (route.body && route.body !== "cose") checkJsonBody(request);
+        const caller = route.auth === "caller" ? await authenticateCaller(ctx.ledger, ctx.jwtAuthenticator, request.raw) : undefined;
         const params = route.params ? parseOrThrow(route.params, request.params, "InvalidParameter") : {};
         const query = route.query ? parseOrThrow(route.query, request.query, "InvalidParameter") : {};
         const body = route.body && route.body !== "cose" ? parseOrThrow(route.body, request.body, "InvalidInput") : request.body;

@@ -4,6 +4,7 @@ import type { ConstitutionEngine } from "../constitution/engine.js";
 import type { LifecycleContext } from "../governance/proposal-lifecycle.js";
 import { admit, type Expectation, type ReplayGuard, type SignedRequestVerifier, type VerifiedRequest } from "../auth/signed-requests.js";
 import type { ServiceIdentity } from "../identity/service-identity.js";
+import type { JwtAuthenticator } from "../auth/jwt-issuers.js";
 
 /** What route handlers share. */
 export interface ServiceContext {
@@ -13,6 +14,8 @@ export interface ServiceContext {
   replayGuard: ReplayGuard;
   lifecycle: LifecycleContext;
   identity: ServiceIdentity;
+  /** Authenticates JWT users of `caller` endpoints (bearer tokens from trusted issuers). */
+  jwtAuthenticator: JwtAuthenticator;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { z } from "zod";
 /**
  * How an endpoint authenticates its caller:
  * - `signed`: the body is a COSE_Sign1 governance message (verified by the handler, which knows the message type);
- * - `caller`: a TLS client certificate of a registered member or user;
+ * - `caller`: a registered member or user, by TLS client certificate, or a JWT user by bearer token;
  * - `none`: anonymous.
  */
 export type AuthMode = "signed" | "caller" | "none";
@@ -32,7 +32,7 @@ export interface HandlerOutput {
  * syntax (`{param}`); CCF's `:verb` suffixes are literal.
  */
 export interface RouteDefinition<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B = unknown> {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PUT";
   path: string;
   summary: string;
   description?: string;

@@ -18,9 +18,41 @@ export const Maps = {
   closedProposalsInfo: "public:cleanroom.gov.closed_proposals_info",
   /** Digests of recently accepted signed requests (replay protection). */
   recentRequests: "public:cleanroom.gov.recent_requests",
+  /** Users registered by JWT (`set_user_identity`): `oid` → `{accountType, invitationId?, data: {tenantId, identifier?}}`. */
+  userIdentities: "public:ccf.gov.user_identities",
+  /** Trusted JWT issuers (`set_jwt_issuer`): issuer URL → `{auto_refresh, ca_cert_bundle?, audiences?}`. */
+  jwtIssuers: "public:ccf.gov.jwt.issuers",
+  /** Issuer URL → JWKS `{keys: [...]}`: given in the proposal, or fetched by the service for auto_refresh issuers. */
+  jwtPublicSigningKeys: "public:ccf.gov.jwt.public_signing_keys",
+  /** Issuer URL → `{refreshedAt, jwksUri}`: when the service last stored keys it fetched for an auto_refresh issuer. */
+  jwtRefresh: "public:cleanroom.gov.jwt_refresh",
+
+  /** Draft contracts: id → `{data}`; the key's version is the contract's version. Written by the application. */
+  contracts: "public:contracts",
+  /** Accepted contracts: id → `{data, proposalId, version, requiredMembers?}`. Written only by the constitution. */
+  acceptedContracts: "public:ccf.gov.accepted_contracts",
+  /** Execution consent: contract id → `{[memberId]: "enabled" | "disabled"}`. */
+  contractsExecutionStatus: "public:contracts_execution_status",
+  /** Contract id → "enabled" | "disabled". Written only by the constitution. */
+  contractsLoggingStatus: "public:ccf.gov.contracts_logging_status",
+  contractsTelemetryStatus: "public:ccf.gov.contracts_telemetry_status",
+  /** `<contractId>/<documentId>` → stored user document; the key's version is the document's version. */
+  userDocuments: "public:user_documents",
+  /** `<contractId>/<documentId>/<approverIdType>:<approverId>` → `{action, version}`; the key's version is the approval's transaction. */
+  userDocumentApprovals: "public:cleanroom.user_document_approvals",
+  /** `<contractId>/<documentId>/<option>` → `{[approverIdType:approverId]: "enabled" | "disabled"}`. */
+  userDocumentsRuntimeOptionStatus: "public:user_documents_runtime_option_status",
+  /** Contract id → number of events written (the next event's key). */
+  eventCounters: "public:cleanroom.event_counters",
+
   /** Written by the ledger: signature transactions. */
   signatures: "public:ccf.internal.signatures",
 } as const;
+
+/** Audit events of one contract: zero-padded counter → `{id, scope, timestamp, data, writer}`. */
+export function eventsMap(contractId: string): string {
+  return `public:events-${contractId}`;
+}
 
 /** Single-value maps store their value under this key. */
 export const SINGLE_KEY = "0";
@@ -32,6 +64,7 @@ export function isServiceOwnedMap(map: string): boolean {
     map === Maps.proposalsInfo ||
     map === Maps.closedProposalsInfo ||
     map === Maps.recentRequests ||
+    map === Maps.jwtRefresh ||
     map === Maps.serviceInfo ||
     map.startsWith("public:ccf.internal.")
   );

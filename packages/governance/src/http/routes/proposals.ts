@@ -101,7 +101,7 @@ export function proposalRoutes(ctx: ServiceContext): RouteDefinition[] {
       async handler({ params, body }) {
         const expected = { type: "withdrawal", proposalId: params.proposalId } as const;
         const { result, headers } = await signedWrite(ctx, body, expected, { requireActive: true }, (tx, request) =>
-          withdrawProposal(tx, request.memberId, params.proposalId),
+          withdrawProposal(ctx.lifecycle, tx, request.memberId, params.proposalId),
         );
         return { body: toProposalInfo(ctx.ledger, ctx.engine, result), headers };
       },

@@ -1,0 +1,165 @@
+import { Option, type Command } from "commander";
+import {
+  ContractRuntimeOptionSchema,
+  ContractStateSchema,
+  RuntimeOptionActionSchema,
+  type Contract,
+  type ContractRuntimeOption,
+  type ContractState,
+  type RuntimeOptionAction,
+} from "@cleanroom/protocol";
+import { formatRecord, formatTable } from "../io.js";
+import { jsonArgument, type CommandContext } from "../context.js";
+import { formatData, formatVotes, runtimeOptionRecord } from "./app-output.js";
+import { memberLabels } from "./member-names.js";
+import { printProposal } from "./proposal-output.js";
+import type { Run } from "./types.js";
+
+const ID = ["--id <id>", "contract id"] as const;
+
+function actionOption(): Option {
+  return new Option("--action <action>", "enable or disable").choices(RuntimeOptionActionSchema.options).makeOptionMandatory();
+}
+
+/** A contract as record fields, with member names: votes while Proposed, final votes once Accepted. */
+export function contractRecord(contract: Contract, label: (id: string) => string): Record<string, unknown> {
+  return {
+    id: contract.id,
+    state: contract.state,
+    version: contract.version,
+    proposalId: contract.proposalId || "none",
+    ...(contract.requiredMembers ? { requiredMembers: contract.requiredMembers.map(label).join(", ") } : {}),
+    ...(contract.state === "Proposed" ? { votes: formatVotes(contract.votes, label) } : {}),
+    ...(contract.pendingVoters ? { pendingVoters: contract.pendingVoters.map(label).join(", ") || "none" } : {}),
+    ...(contract.finalVotes ? { finalVotes: formatVotes(contract.finalVotes, label) } : {}),
+    data: formatData(contract.data),
+  };
+}
+
+async function show(ctx: CommandContext, options: { id: string }): Promise<void> {
+  const client = await ctx.client();
+  const contract = await client.contract(options.id);
+  if (ctx.printer.format === "json") return ctx.printer.value(contract);
+  const label = await memberLabels(client);
+  ctx.printer.value(contract, () => formatRecord(contractRecord(contract, label)));
+}
+
+function registerRuntimeOptionCommands(contract: Command, run: Run): void {
+  const runtimeOption = contract.command("runtime-option").description("A contract's runtime options: execution (per-member consent), logging and telemetry (by proposal).");
+
+  run(
+    runtimeOption
+      .command("get")
+      .description("Show whether a runtime option is enabled, and why not.")
+      .requiredOption(...ID)
+      .addOption(new Option("--option <option>", "runtime option").choices(ContractRuntimeOptionSchema.options).makeOptionMandatory()),
+    async (ctx, options: { id: string; option: ContractRuntimeOption }) => {
+      const client = await ctx.client();
+      const status = await client.contractRuntimeOption(options.id, options.option);
+      if (ctx.printer.format === "json") return ctx.printer.value(status);
+      const label = await memberLabels(client);
+      ctx.printer.value(status, () => formatRecord(runtimeOptionRecord(options.option, status, label)));
+    },
+  );
+
+  run(
+    runtimeOption
+      .command("set")
+      .description("Enable or disable execution of an accepted contract as the selected member (it runs only while no member has it disabled).")
+      .requiredOption(...ID)
+      .addOption(new Option("--option <option>", "runtime option (only execution is set directly)").choices(["execution"]).makeOptionMandatory())
+      .addOption(actionOption()),
+    async (ctx, options: { id: string; option: ContractRuntimeOption; action: RuntimeOptionAction }) => {
+      const client = await ctx.client();
+      const { value, transactionId } = await client.setContractRuntimeOption(options.id, options.option, options.action);
+      ctx.printer.note(`${options.option} ${options.action}d for contract ${options.id} by this member; now ${value.status} (transaction ${transactionId ?? "?"})`);
+      if (ctx.printer.format === "json") return ctx.printer.value(value);
+      const label = await memberLabels(client);
+      ctx.printer.value(value, () => formatRecord(runtimeOptionRecord(options.option, value, label)));
+    },
+  );
+
+  run(
+    runtimeOption
+      .command("propose")
+      .description("Propose enabling or disabling logging or telemetry of an accepted contract (enabling needs the members' votes; disabling is accepted at once).")
+      .requiredOption(...ID)
+      .addOption(new Option("--option <option>", "runtime option").choices(["logging", "telemetry"]).makeOptionMandatory())
+      .addOption(actionOption()),
+    async (ctx, options: { id: string; option: "logging" | "telemetry"; action: RuntimeOptionAction }) => {
+      const client = await ctx.client();
+      const { value, transactionId } = await client.proposeContractRuntimeOption(options.id, options.option, options.action);
+      ctx.printer.note(`proposal ${value.proposalId} to ${options.action} ${options.option} is ${value.proposalState} (transaction ${transactionId ?? "?"})`);
+      await printProposal(ctx, client, value);
+    },
+  );
+}
+
+export function registerGovernanceContractCommands(governance: Command, run: Run): void {
+  const contract = governance.command("contract").description("Contracts: drafts, proposals and votes, runtime options.");
+
+  run(
+    contract
+      .command("create")
+      .description("Create a draft contract, or update a draft (give its current --version). data.metadata.voters.requiredMembers (member ids) makes only those members decide.")
+      .requiredOption(...ID)
+      .requiredOption("--data <json>", "the contract data (JSON or @file)")
+      .option("--version <version>", "the current version, to update an existing draft"),
+    async (ctx, options: { id: string; data: string; version?: string }) => {
+      const data = jsonArgument(ctx, options.data, "--data");
+      const client = await ctx.client();
+      const { value, transactionId } = await client.putContract(options.id, { data, ...(options.version !== undefined ? { version: options.version } : {}) });
+      ctx.printer.note(`contract ${value.id} ${options.version === undefined ? "created" : "updated"} at version ${value.version} (transaction ${transactionId ?? "?"})`);
+      ctx.printer.value(value, () => formatRecord(value));
+    },
+  );
+
+  run(contract.command("show").description("Show a contract: state, version, votes and who still has to vote.").requiredOption(...ID), show);
+
+  run(
+    contract
+      .command("list")
+      .description("List contracts with their state.")
+      .addOption(new Option("--state <state>", "only contracts in this state").choices(ContractStateSchema.options)),
+    async (ctx, options: { state?: ContractState }) => {
+      const contracts = await (await ctx.client()).contracts(options.state);
+      ctx.printer.value(contracts, () =>
+        formatTable(contracts, [
+          { header: "CONTRACT ID", value: (c) => c.id },
+          { header: "STATE", value: (c) => c.state },
+        ]),
+      );
+    },
+  );
+
+  run(
+    contract
+      .command("propose")
+      .description("Propose the contract at --version for acceptance (fails with ContractModified if it changed since).")
+      .requiredOption(...ID)
+      .option("--version <version>", "the version being proposed (from `contract show`)"),
+    async (ctx, options: { id: string; version?: string }) => {
+      const client = await ctx.client();
+      const { value, transactionId } = await client.proposeContract(options.id, options.version);
+      ctx.printer.note(`contract ${options.id} proposed: proposal ${value.proposalId} is ${value.proposalState} (transaction ${transactionId ?? "?"})`);
+      await printProposal(ctx, client, value);
+    },
+  );
+
+  run(
+    contract
+      .command("vote")
+      .description("Accept or reject the contract's open proposal as the selected member.")
+      .requiredOption(...ID)
+      .option("--proposal-id <id>", "the contract's open proposal (from `contract show`)")
+      .addOption(new Option("--action <action>", "accept or reject").choices(["accept", "reject"]).makeOptionMandatory()),
+    async (ctx, options: { id: string; proposalId?: string; action: "accept" | "reject" }) => {
+      const client = await ctx.client();
+      const { value, transactionId } = await client.voteContract(options.id, options.proposalId, options.action === "accept");
+      ctx.printer.note(`ballot recorded; proposal ${value.proposalId} is ${value.proposalState} (transaction ${transactionId ?? "?"})`);
+      await printProposal(ctx, client, value);
+    },
+  );
+
+  registerRuntimeOptionCommands(contract, run);
+}

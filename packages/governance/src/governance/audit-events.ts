@@ -1,0 +1,78 @@
+import type { WriteTx } from "@cleanroom/ledger";
+import type { GovernanceEventType, Identity } from "@cleanroom/protocol";
+import { appendEvent } from "../state/events.js";
+import type { ProposalRecord, StoredProposalInfo } from "../state/proposals.js";
+import type { ProposalObserver } from "./proposal-lifecycle.js";
+import { proposalActions } from "./proposal-actions.js";
+
+/** Scope of the events the service writes itself. */
+export const GOVERNANCE_SCOPE = "governance";
+
+/** Writes a governance decision to the contract's audit log, timestamped by the service. */
+export function recordGovernanceEvent(
+  tx: WriteTx,
+  clock: () => number,
+  contractId: string,
+  type: GovernanceEventType,
+  details: Record<string, unknown>,
+  actor?: Identity,
+): void {
+  appendEvent(tx, contractId, {
+    id: contractId,
+    scope: GOVERNANCE_SCOPE,
+    timestamp: clock(),
+    data: { type, contractId, ...(actor ? { actor: { kind: actor.kind, id: actor.id } } : {}), ...details },
+    writer: { kind: "service", id: "governance" },
+  });
+}
+
+const CLOSED_EVENT = {
+  Accepted: "accepted",
+  Rejected: "rejected",
+  Withdrawn: "withdrawn",
+  Dropped: "dropped",
+  Failed: "failed",
+} as const;
+
+function contractEvents(record: ProposalRecord, previous: StoredProposalInfo | undefined): Array<{ suffix: string }> {
+  const events: Array<{ suffix: string }> = [];
+  if (previous === undefined) events.push({ suffix: "proposed" });
+  if (record.info.state !== "Open" && previous?.state !== record.info.state) events.push({ suffix: CLOSED_EVENT[record.info.state] });
+  return events;
+}
+
+/**
+ * Audits proposals about contracts: a set_contract proposal's creation and outcome become `contract.*` events, and
+ * logging/telemetry proposals `contract.runtimeoption.*` events, in the contract's log.
+ */
+export function contractProposalAuditor(clock: () => number): ProposalObserver {
+  return (tx, record, previous) => {
+    const events = contractEvents(record, previous);
+    if (events.length === 0) return;
+    for (const action of proposalActions(tx, record.id)) {
+      const contractId = action.args.contractId;
+      if (typeof contractId !== "string") continue;
+      const isContract = action.name === "set_contract";
+      const isOption = action.name.startsWith("set_contract_runtime_options_");
+      if (!isContract && !isOption) continue;
+      for (const { suffix } of events) {
+        const type = isContract
+          ? (`contract.${suffix}` as GovernanceEventType)
+          : suffix === "proposed"
+            ? "contract.runtimeoption.proposed"
+            : suffix === "accepted"
+              ? "contract.runtimeoption.changed"
+              : undefined;
+        if (type === undefined) continue;
+        recordGovernanceEvent(tx, clock, contractId, type, {
+          proposalId: record.id,
+          proposerId: record.info.proposer_id,
+          action: action.name,
+          proposalState: record.info.state,
+          ...(record.info.final_votes ? { finalVotes: record.info.final_votes } : {}),
+          ...(record.info.failure ? { failure: record.info.failure.reason } : {}),
+        });
+      }
+    }
+  };
+}

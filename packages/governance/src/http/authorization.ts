@@ -1,0 +1,26 @@
+import { ApiError, type Identity } from "@cleanroom/protocol";
+
+/** The authenticated caller; routes with `auth: "caller"` always have one. */
+export function requireCaller(caller: Identity | undefined): Identity {
+  if (!caller) throw new ApiError("InvalidAuthenticationInfo", "This endpoint requires an authenticated member or user.");
+  return caller;
+}
+
+/**
+ * A caller that may change state: an Active member or a user. Members still Accepted may read but not act
+ * (reference §1.3 lets any registered member through; acting before acknowledging is refused here).
+ */
+export function requireActiveCaller(caller: Identity | undefined): Identity {
+  const identity = requireCaller(caller);
+  if (identity.kind === "member" && identity.status !== "Active") {
+    throw new ApiError("MemberNotActive", `Member ${identity.id} must acknowledge (activate) before acting.`);
+  }
+  return identity;
+}
+
+/** An Active member: contract drafts and execution consent are the members' business. */
+export function requireActiveMember(caller: Identity | undefined): Identity {
+  const identity = requireCaller(caller);
+  if (identity.kind !== "member") throw new ApiError("MemberOnly", "Only consortium members may call this endpoint.");
+  return requireActiveCaller(identity);
+}

@@ -1,0 +1,181 @@
+import {
+  ApiError,
+  ApprovalBodySchema,
+  parseLabelSelector,
+  PutUserDocumentBodySchema,
+  ResourceIdSchema,
+  RuntimeOptionStatusSchema,
+  TX_ID_HEADER,
+  UserDocumentListSchema,
+  UserDocumentRuntimeOptionSchema,
+  UserDocumentSchema,
+  WriteResultSchema,
+  type ErrorCode,
+} from "@cleanroom/protocol";
+import { z } from "zod";
+import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
+import {
+  approveUserDocument,
+  listUserDocuments,
+  putUserDocument,
+  setUserDocumentRuntimeOption,
+  userDocumentRuntimeOptionStatus,
+  userDocumentView,
+} from "../../governance/user-documents.js";
+import { requireActiveCaller } from "../authorization.js";
+import { durableRead, durableWrite, type ServiceContext } from "../context.js";
+import { defineRoute, type RouteDefinition } from "../route-table.js";
+
+const ContractParams = z.object({ contractId: ResourceIdSchema });
+const DocumentParams = ContractParams.extend({ documentId: ResourceIdSchema });
+const OptionParams = DocumentParams.extend({ option: z.string().max(64) });
+const ListQuery = z.strictObject({ labelSelector: z.string().max(4096).optional() });
+const READ_ERRORS: readonly ErrorCode[] = [...CALLER_AUTH_ERRORS, "InvalidParameter"];
+const WRITE_ERRORS: readonly ErrorCode[] = [...READ_ERRORS, "MemberNotActive", "InvalidInput", "MalformedJson", "RequestTooLarge"];
+const BASE = "/app/contracts/{contractId}/userdocuments";
+
+function parseOption(option: string) {
+  const parsed = UserDocumentRuntimeOptionSchema.safeParse(option);
+  if (!parsed.success) {
+    throw new ApiError("InvalidUserDocumentRuntimeOption", `Unknown runtime option '${option}'; user documents have execution and telemetry.`);
+  }
+  return parsed.data;
+}
+
+export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
+  const clock = ctx.lifecycle.clock;
+  const readDocument = (method: "GET" | "POST") =>
+    defineRoute({
+      method,
+      path: `${BASE}/{documentId}`,
+      summary: method === "GET" ? "Show a user document" : "Show a user document (CCF-style POST read)",
+      description: "With its derived state, every approval (approver, action, version, transaction) and the approvers still pending.",
+      tag: "User documents",
+      auth: "caller",
+      params: DocumentParams,
+      response: { status: 200, description: "The document.", schema: UserDocumentSchema },
+      errors: [...READ_ERRORS, "UserDocumentNotFound"],
+      async handler({ params }) {
+        const document = userDocumentView(ctx.ledger, params.contractId, params.documentId);
+        if (!document) throw new ApiError("UserDocumentNotFound", "A document with the specified id was not found.");
+        return { body: document, headers: await durableRead(ctx.ledger) };
+      },
+    });
+  const setOption = (action: "enable" | "disable") =>
+    defineRoute({
+      method: "POST",
+      path: `${BASE}/{documentId}/runtimeoptions/{option}/${action}`,
+      summary: `${action === "enable" ? "Enable" : "Disable"} a runtime option of an accepted user document (per approver)`,
+      description: "Any approver may; the option is effective only while no approver has it disabled.",
+      tag: "User documents",
+      auth: "caller",
+      params: OptionParams,
+      response: { status: 200, description: "The effective status afterwards.", schema: RuntimeOptionStatusSchema },
+      errors: [...READ_ERRORS, "MemberNotActive", "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound", "NotUserDocumentApprover", "UserDocumentNotAccepted"],
+      async handler({ params, caller }) {
+        const actor = requireActiveCaller(caller);
+        const option = parseOption(params.option);
+        const { result, headers } = await durableWrite(ctx.ledger, (tx) =>
+          setUserDocumentRuntimeOption(tx, clock, actor, params.contractId, params.documentId, option, action),
+        );
+        return { body: result, headers };
+      },
+    });
+
+  return [
+    defineRoute({
+      method: "GET",
+      path: BASE,
+      summary: "List a contract's user documents",
+      description: "`labelSelector=name:value,name2:value2` keeps documents carrying every listed label.",
+      tag: "User documents",
+      auth: "caller",
+      params: ContractParams,
+      query: ListQuery,
+      response: { status: 200, description: "The documents.", schema: UserDocumentListSchema },
+      errors: READ_ERRORS,
+      async handler({ params, query }) {
+        const selector = query.labelSelector === undefined ? [] : parseLabelSelector(query.labelSelector);
+        if (selector === undefined) {
+          throw new ApiError("InvalidParameter", `Invalid labelSelector '${query.labelSelector ?? ""}': expected name:value pairs separated by commas.`);
+        }
+        const value = listUserDocuments(ctx.ledger, params.contractId, selector).map((d) => ({
+          id: d.id,
+          contractId: d.contractId,
+          state: d.state,
+          labels: d.labels,
+        }));
+        return { body: { value }, headers: await durableRead(ctx.ledger) };
+      },
+    }),
+    defineRoute({
+      method: "PUT",
+      path: `${BASE}/{documentId}`,
+      summary: "Create or update a draft user document",
+      description:
+        "Without `version` creates the document; with the current `version` replaces it, only while Draft (no approver has acted). `approvers` default to every counted Active member at the time of the write, frozen into the document. Active members and users may write.",
+      tag: "User documents",
+      auth: "caller",
+      params: DocumentParams,
+      body: PutUserDocumentBodySchema,
+      response: { status: 200, description: "The document id and its new version.", schema: WriteResultSchema },
+      errors: [
+        ...WRITE_ERRORS,
+        "ContractIdMismatch",
+        "DataMissing",
+        "ContractNotFound",
+        "UserDocumentAlreadyAccepted",
+        "UserDocumentRejected",
+        "UserDocumentNotDraft",
+        "UserDocumentAlreadyExists",
+        "PreconditionFailed",
+        "InvalidApprovers",
+      ],
+      async handler({ params, body, caller }) {
+        const actor = requireActiveCaller(caller);
+        const { headers } = await durableWrite(ctx.ledger, (tx) => putUserDocument(tx, actor, params.contractId, params.documentId, body));
+        return { body: { id: params.documentId, version: headers[TX_ID_HEADER] }, headers };
+      },
+    }),
+    readDocument("GET"),
+    readDocument("POST"),
+    defineRoute({
+      method: "POST",
+      path: `${BASE}/{documentId}/approval`,
+      summary: "Accept or reject a user document version",
+      description:
+        'Body `{"version": "<current version>", "action": "accept" | "reject"}`. Only listed approvers, once each. All accept → Accepted; any reject → Rejected (terminal).',
+      tag: "User documents",
+      auth: "caller",
+      params: DocumentParams,
+      body: ApprovalBodySchema,
+      response: { status: 200, description: "The document after the approval.", schema: UserDocumentSchema },
+      errors: [...WRITE_ERRORS, "UserDocumentNotFound", "NotUserDocumentApprover", "ApprovalAlreadySubmitted", "UserDocumentRejected", "PreconditionFailed"],
+      async handler({ params, body, caller }) {
+        const actor = requireActiveCaller(caller);
+        const { headers } = await durableWrite(ctx.ledger, (tx) => approveUserDocument(tx, clock, actor, params.contractId, params.documentId, body));
+        return { body: userDocumentView(ctx.ledger, params.contractId, params.documentId), headers };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: `${BASE}/{documentId}/runtimeoptions/{option}/status`,
+      summary: "Show a user document's runtime option status",
+      description: "Enabled only for an Accepted document that no approver has disabled; `reason` says why not.",
+      tag: "User documents",
+      auth: "caller",
+      params: OptionParams,
+      response: { status: 200, description: "The status.", schema: RuntimeOptionStatusSchema },
+      errors: [...READ_ERRORS, "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound"],
+      async handler({ params }) {
+        const option = parseOption(params.option);
+        return {
+          body: userDocumentRuntimeOptionStatus(ctx.ledger, params.contractId, params.documentId, option),
+          headers: await durableRead(ctx.ledger),
+        };
+      },
+    }),
+    setOption("enable"),
+    setOption("disable"),
+  ];
+}

@@ -1,0 +1,278 @@
+import { z } from "zod";
+import { IdentityIdSchema, VoteSchema } from "./governance.js";
+import { TxIdStringSchema } from "./transactions.js";
+
+// Wire types of the governance service's application endpoints (`/app/...`): contracts, their runtime options,
+// user documents with approvers, audit events and user identities. Reference: upstream-governance.md §2.1–§2.8.
+
+/** Contract and document ids: URL-safe, no `/` (they are path segments and ledger key parts). */
+export const ResourceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "expected 1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit");
+
+/** An optimistic-concurrency token: the transaction id of the resource's last write, compared as a string. */
+export const VersionSchema = z.string().min(1).max(64);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Contracts
+
+export const ContractStateSchema = z.enum(["Draft", "Proposed", "Accepted"]);
+export type ContractState = z.infer<typeof ContractStateSchema>;
+
+/**
+ * `PUT /app/contracts/{contractId}`: create (no version) or update (the current version). `data` is any JSON; when
+ * it is an object (or a string holding one) `data.metadata.voters.requiredMembers` names the members who decide.
+ * `data` is optional in the schema only so that its absence gets the reference's `DataMissing` code.
+ */
+export const PutContractBodySchema = z.strictObject({
+  version: VersionSchema.optional(),
+  data: z.unknown().optional(),
+});
+export type PutContractBody = z.infer<typeof PutContractBodySchema>;
+
+export const WriteResultSchema = z.object({ id: z.string(), version: TxIdStringSchema });
+export type WriteResult = z.infer<typeof WriteResultSchema>;
+
+/**
+ * A contract as the service sees it. State is derived: Accepted (accepted by governance), Proposed (an open
+ * `set_contract` proposal exists; `data`/`version` are the proposed snapshot) or Draft.
+ */
+export const ContractSchema = z.object({
+  id: ResourceIdSchema,
+  version: TxIdStringSchema,
+  state: ContractStateSchema,
+  data: z.unknown(),
+  /** The open (Proposed) or accepting (Accepted) proposal; empty for a Draft. */
+  proposalId: z.string(),
+  /** `data.metadata.voters.requiredMembers`, when set: only these members decide. */
+  requiredMembers: z.array(IdentityIdSchema).optional(),
+  /** Proposed: ballots counted so far. */
+  votes: z.array(VoteSchema).optional(),
+  /** Proposed: members whose votes acceptance still needs. */
+  pendingVoters: z.array(IdentityIdSchema).optional(),
+  /** Accepted: every ballot of the accepting proposal. */
+  finalVotes: z.array(VoteSchema).optional(),
+});
+export type Contract = z.infer<typeof ContractSchema>;
+
+export const ContractListSchema = z.object({ value: z.array(z.object({ id: ResourceIdSchema, state: ContractStateSchema })) });
+export type ContractList = z.infer<typeof ContractListSchema>;
+export const ContractListQuerySchema = z.strictObject({ state: ContractStateSchema.optional() });
+
+/** The `set_contract` action's arguments: the contract id and the snapshot (a GET response) being proposed. */
+export interface SetContractArgs {
+  contractId: string;
+  contract: Contract;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Runtime options
+
+export const ContractRuntimeOptionSchema = z.enum(["execution", "logging", "telemetry"]);
+export type ContractRuntimeOption = z.infer<typeof ContractRuntimeOptionSchema>;
+export const UserDocumentRuntimeOptionSchema = z.enum(["execution", "telemetry"]);
+export type UserDocumentRuntimeOption = z.infer<typeof UserDocumentRuntimeOptionSchema>;
+export const RuntimeOptionActionSchema = z.enum(["enable", "disable"]);
+export type RuntimeOptionAction = z.infer<typeof RuntimeOptionActionSchema>;
+
+export const RuntimeOptionStatusSchema = z.object({
+  status: z.enum(["enabled", "disabled"]),
+  /** Why it is disabled: ContractNotAccepted, ContractDisabled, UserDocumentNotAccepted, UserDocumentRejected, UserDocumentRuntimeOptionDisabled. */
+  reason: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** Who has it disabled (execution consent and user documents): member or approver ids. */
+  disabledBy: z.array(z.string()).optional(),
+  /** Logging/telemetry: open proposals that would change it (enable and disable). */
+  proposalIds: z.array(z.string()).optional(),
+});
+export type RuntimeOptionStatus = z.infer<typeof RuntimeOptionStatusSchema>;
+
+/** Governance actions that change a contract's logging or telemetry option; `args: {contractId}`. */
+export const CONTRACT_RUNTIME_OPTION_ACTIONS = {
+  logging: { enable: "set_contract_runtime_options_enable_logging", disable: "set_contract_runtime_options_disable_logging" },
+  telemetry: { enable: "set_contract_runtime_options_enable_telemetry", disable: "set_contract_runtime_options_disable_telemetry" },
+} as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// User documents
+
+export const ApproverIdTypeSchema = z.enum(["member", "user"]);
+export type ApproverIdType = z.infer<typeof ApproverIdTypeSchema>;
+
+/** An approver: a member id, or a user id (certificate user's id, or a JWT user's `oid`). */
+export const ApproverSchema = z.strictObject({
+  approverId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "an approver id is a member or user id"),
+  approverIdType: ApproverIdTypeSchema,
+});
+export type Approver = z.infer<typeof ApproverSchema>;
+
+const LABEL_PART = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+export const LabelsSchema = z
+  .record(z.string().regex(LABEL_PART, "a label name is 1-128 characters: letters, digits, '.', '_', '/', '-'"), z.string().regex(LABEL_PART, "a label value is 1-128 characters: letters, digits, '.', '_', '/', '-'"))
+  .refine((labels) => Object.keys(labels).length <= 32, "at most 32 labels");
+export type Labels = z.infer<typeof LabelsSchema>;
+
+/** `PUT /app/contracts/{contractId}/userdocuments/{documentId}`. Approvers default to every counted Active member. */
+export const PutUserDocumentBodySchema = z.strictObject({
+  version: VersionSchema.optional(),
+  /** Optional; must equal the contract id in the path (upstream carried it in the body). */
+  contractId: z.string().optional(),
+  data: z.unknown().optional(),
+  labels: LabelsSchema.optional(),
+  approvers: z.array(ApproverSchema).max(64).optional(),
+});
+export type PutUserDocumentBody = z.infer<typeof PutUserDocumentBodySchema>;
+
+export const UserDocumentStateSchema = z.enum(["Draft", "Proposed", "Accepted", "Rejected"]);
+export type UserDocumentState = z.infer<typeof UserDocumentStateSchema>;
+
+export const ApprovalActionSchema = z.enum(["accept", "reject"]);
+export type ApprovalAction = z.infer<typeof ApprovalActionSchema>;
+
+/** `POST /app/contracts/{contractId}/userdocuments/{documentId}/approval`. */
+export const ApprovalBodySchema = z.strictObject({ version: VersionSchema, action: ApprovalActionSchema });
+export type ApprovalBody = z.infer<typeof ApprovalBodySchema>;
+
+export const ApprovalSchema = z.object({
+  approverId: z.string(),
+  approverIdType: ApproverIdTypeSchema,
+  action: ApprovalActionSchema,
+  /** The document version the approver acted on. */
+  version: TxIdStringSchema,
+  transactionId: TxIdStringSchema,
+});
+export type Approval = z.infer<typeof ApprovalSchema>;
+
+export const UserDocumentSchema = z.object({
+  id: ResourceIdSchema,
+  contractId: ResourceIdSchema,
+  version: TxIdStringSchema,
+  /** Derived: Draft (no action), Proposed (≥1 accept), Accepted (all accepted), Rejected (any reject; terminal). */
+  state: UserDocumentStateSchema,
+  data: z.unknown(),
+  labels: LabelsSchema,
+  /** Frozen when the document was last edited (it can be edited only while Draft). */
+  approvers: z.array(ApproverSchema),
+  approvals: z.array(ApprovalSchema),
+  /** Approvers who have not acted yet (empty once Rejected: nothing can change it). */
+  pendingApprovers: z.array(ApproverSchema),
+  /** Who created the document (reference name kept: the workload uses it as the dataset owner). */
+  proposerId: z.string(),
+  proposerIdType: ApproverIdTypeSchema,
+  /** Accepted or Rejected: every approval as the reference's ballot list. */
+  finalVotes: z.array(z.object({ approverId: z.string(), ballot: z.enum(["accepted", "rejected"]) })).optional(),
+});
+export type UserDocument = z.infer<typeof UserDocumentSchema>;
+
+export const UserDocumentListSchema = z.object({
+  value: z.array(z.object({ id: ResourceIdSchema, contractId: ResourceIdSchema, state: UserDocumentStateSchema, labels: LabelsSchema })),
+});
+export type UserDocumentList = z.infer<typeof UserDocumentListSchema>;
+
+/** Parses `labelSelector=k:v,k2:v2` (all must match); undefined for an invalid selector. */
+export function parseLabelSelector(selector: string): Array<[string, string]> | undefined {
+  const pairs: Array<[string, string]> = [];
+  for (const part of selector.split(",")) {
+    const index = part.indexOf(":");
+    if (index <= 0 || index === part.length - 1) return undefined;
+    const name = part.slice(0, index);
+    const value = part.slice(index + 1);
+    if (!LABEL_PART.test(name) || !LABEL_PART.test(value)) return undefined;
+    pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events (audit log)
+
+/** Scopes the service writes itself; callers cannot write to them. */
+export const RESERVED_EVENT_SCOPES = ["governance"] as const;
+
+export const EventScopeSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "a scope is 1-64 characters: letters, digits, '.', '_', '-'");
+export const EventIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "an event id is 1-128 characters: letters, digits, '.', '_', ':', '-'");
+
+export const EventSchema = z.object({
+  scope: z.string(),
+  id: z.string(),
+  seqno: z.number().int().positive(),
+  transactionId: TxIdStringSchema,
+  /** Service time in ms since the epoch, zero-padded to 13 digits (the reference's format). */
+  timestamp: z.string(),
+  timestamp_iso: z.string(),
+  data: z.unknown(),
+  /** Who wrote it: the service itself for governance decisions, else the authenticated caller. */
+  writer: z.object({ kind: z.enum(["service", "member", "user"]), id: z.string() }),
+});
+export type AuditEvent = z.infer<typeof EventSchema>;
+
+export const EventListSchema = z.object({ value: z.array(EventSchema), nextLink: z.string().optional() });
+export type EventList = z.infer<typeof EventListSchema>;
+
+/** In queries, an empty scope selects the events written without one. */
+const EventScopeQuerySchema = z.union([z.literal(""), EventScopeSchema]);
+
+export const EventListQuerySchema = z.strictObject({
+  id: EventIdSchema.optional(),
+  scope: EventScopeQuerySchema.optional(),
+  from_seqno: z.coerce.number().int().positive().optional(),
+  to_seqno: z.coerce.number().int().positive().optional(),
+  max_seqno_per_page: z.coerce.number().int().min(1).max(100_000).optional(),
+});
+export type EventListQuery = z.infer<typeof EventListQuerySchema>;
+
+export const PutEventQuerySchema = z.strictObject({ id: EventIdSchema.optional(), scope: EventScopeQuerySchema.optional() });
+/** `PUT /app/contracts/{contractId}/events`: the service timestamps it and records the writer. */
+export const PutEventBodySchema = z.strictObject({ data: z.unknown().optional() });
+
+/** `data.type` of the events the service writes to scope `governance`. */
+export const GOVERNANCE_EVENT_TYPES = [
+  "contract.proposed",
+  "contract.accepted",
+  "contract.rejected",
+  "contract.withdrawn",
+  "contract.dropped",
+  "contract.failed",
+  "contract.runtimeoption.proposed",
+  "contract.runtimeoption.changed",
+  "contract.consent.changed",
+  "userdocument.approved",
+  "userdocument.rejected",
+  "userdocument.accepted",
+  "userdocument.consent.changed",
+] as const;
+export type GovernanceEventType = (typeof GOVERNANCE_EVENT_TYPES)[number];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Users: certificate users (`set_user`) and JWT user identities (`set_user_identity`), JWT issuers
+
+export const UserIdentitySchema = z.object({
+  id: z.string(),
+  accountType: z.string(),
+  invitationId: z.string().optional(),
+  data: z.object({ tenantId: z.string(), identifier: z.string().optional() }),
+});
+export type UserIdentity = z.infer<typeof UserIdentitySchema>;
+export const UserIdentityListSchema = z.object({ value: z.array(UserIdentitySchema) });
+
+export const JwtIssuerSchema = z.object({
+  issuer: z.string(),
+  /** Keys are fetched from the issuer's OpenID discovery document (and refreshed) rather than given inline. */
+  autoRefresh: z.boolean(),
+  /** Accepted `aud` values; absent = any. */
+  audiences: z.array(z.string()).optional(),
+  keyIds: z.array(z.string()),
+  /** When the service last stored keys fetched from the issuer. */
+  refreshedAt: z.string().optional(),
+});
+export type JwtIssuer = z.infer<typeof JwtIssuerSchema>;
+export const JwtIssuerListSchema = z.object({ value: z.array(JwtIssuerSchema) });
+
+/** `POST /app/users/identities/self/status`: who the service takes the caller to be. */
+export const CallerStatusSchema = z.object({
+  active: z.boolean(),
+  kind: z.enum(["member", "user"]),
+  id: z.string(),
+  authenticatedBy: z.enum(["certificate", "jwt"]),
+  tenantId: z.string().optional(),
+});
+export type CallerStatus = z.infer<typeof CallerStatusSchema>;
