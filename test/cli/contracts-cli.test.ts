@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GovernanceClient } from "@cleanroom/governance-client";
-import type { AuditEvent, Contract, JwtIssuer, ProposalInfo, RuntimeOptionStatus, UserDocument, UserDocumentList, WriteResult } from "@cleanroom/protocol";
+import type { AuditEvent, Contract, Invitation, JwtIssuer, ProposalInfo, RuntimeOptionStatus, UserDocument, UserDocumentList, WriteResult } from "@cleanroom/protocol";
 import { cli, type CliResult } from "../support/cli.js";
 import { makeIdentity, startConsortium, type Consortium, type TestIdentity } from "../support/consortium.js";
 
@@ -156,7 +156,7 @@ describe("users through the CLI", () => {
     expect(ok(await runAs("m0", "governance", "user", "list")).stdout).toMatch(new RegExp(`${u0.id}\\s+certificate\\s+u0\\s+tenant`));
     expect(ok(await runAs("u0", "governance", "user", "show", "--id", u0.id)).stdout).toMatch(/type\s+certificate/);
 
-    fails(await runAs("m0", "governance", "user", "add"), /Give either --certificate/);
+    fails(await runAs("m0", "governance", "user", "add"), /Give one of --certificate/);
     fails(await runAs("m0", "governance", "user", "add", "--object-id", "oid-1"), /needs --tenant-id/);
   });
 });
@@ -313,5 +313,51 @@ describe("JWT users through the CLI", () => {
     fails(await asAlice({ CLEANROOM_ACCESS_TOKEN: "not-a-jwt" }, "governance", "contract", "list"), /InvalidAuthenticationInfo \(HTTP 401\)/);
     // Proposals need a member's signing key: a token-only profile cannot make them.
     fails(await runAs("alice", "governance", "contract", "runtime-option", "propose", "--id", "c1", "--option", "logging", "--action", "disable"), /needs the member's certificate and private key/);
+  });
+
+  it("invites a user by claims; the invitee accepts with its token; a member registers it from the invitation", async () => {
+    const claims = { preferred_username: "carol@example.test", tid: "tenant-a" };
+    await acceptedByAll(await jsonAs<ProposalInfo>("m0", "governance", "user", "invitation", "propose", "--id", "inv-carol", "--claims", JSON.stringify(claims)));
+    fails(await runAs("m0", "governance", "user", "invitation", "propose", "--id", "inv-x", "--claims", "[1]"), /--claims must be a JSON object/);
+    fails(await runAs("m0", "governance", "user", "invitation", "propose", "--id", "inv-x", "--claims", '{"email": 1}'), /claim email is neither/);
+    fails(await runAs("m0", "governance", "user", "invitation", "propose", "--id", "inv-x", "--claims", '{"oid": "x"}'), /ProposalFailedToValidate.*unknown field 'oid'/);
+
+    const listed = await jsonAs<Invitation[]>("m1", "governance", "user", "invitation", "list");
+    expect(listed).toEqual([{ invitationId: "inv-carol", accountType: "microsoft", claims: { preferred_username: ["carol@example.test"], tid: ["tenant-a"] }, status: "Open" }]);
+    expect(ok(await runAs("m1", "governance", "user", "invitation", "list")).stdout).toMatch(/inv-carol\s+Open\s+preferred_username=carol@example\.test; tid=tenant-a/);
+    fails(await runAs("m1", "governance", "user", "invitation", "show", "--id", "inv-nobody"), /InvitationNotFound \(HTTP 404\)/);
+    // Not registered yet, the invitee cannot read invitations, and a member cannot accept for it.
+    writeFileSync(join(work, "carol.token"), token({ oid: "oid-carol", tid: "tenant-a", preferred_username: "carol@example.test" }));
+    ok(await run("profile", "create", "carol", "--service-url", consortium.service.url, "--service-cert", "service_cert.pem", "--token-file", "carol.token"));
+    fails(await runAs("carol", "governance", "user", "invitation", "list"), /CallerNotAuthorized \(HTTP 403\)/);
+    fails(await runAs("m0", "governance", "user", "invitation", "accept", "--id", "inv-carol"), /needs the invitee's bearer token/);
+    fails(await runAs("m0", "governance", "user", "add", "--accepted-invitation-id", "inv-carol"), /Invitation inv-carol is Open; the invitee must accept it first/);
+
+    const asCarol = (env: Record<string, string>, ...args: string[]) => cli(["--profile", "carol", ...args], { home, cwd: work, env });
+    fails(await asCarol({ CLEANROOM_ACCESS_TOKEN: token({ oid: "oid-carol", tid: "tenant-a" }) }, "governance", "user", "invitation", "accept", "--id", "inv-carol"), /TokenClaimMissing \(HTTP 403\)/);
+    fails(
+      await asCarol({ CLEANROOM_ACCESS_TOKEN: token({ oid: "oid-carol", tid: "tenant-a", preferred_username: "mallory@example.test" }) }, "governance", "user", "invitation", "accept", "--id", "inv-carol"),
+      /TokenClaimMismatch \(HTTP 403\)/,
+    );
+    const accepted = await jsonAs<Invitation>("carol", "governance", "user", "invitation", "accept", "--id", "inv-carol");
+    expect(accepted).toMatchObject({ status: "Accepted", userInfo: { userId: "oid-carol", data: { tenantId: "tenant-a" } } });
+    fails(await runAs("carol", "governance", "user", "invitation", "accept", "--id", "inv-carol"), /InvitationNotOpen \(HTTP 409\)/);
+
+    fails(await runAs("m0", "governance", "user", "add", "--accepted-invitation-id", "inv-carol", "--tenant-id", "t"), /come from the accepted invitation/);
+    fails(await runAs("m0", "governance", "user", "add", "--accepted-invitation-id", "inv-carol", "--object-id", "oid-carol"), /Give one of/);
+    await acceptedByAll(await jsonAs<ProposalInfo>("m0", "governance", "user", "add", "--accepted-invitation-id", "inv-carol", "--identifier", "carol"));
+    const shown = ok(await runAs("m1", "governance", "user", "invitation", "show", "--id", "inv-carol")).stdout;
+    expect(shown).toMatch(/status\s+Finalized/);
+    expect(shown).toMatch(/userId\s+oid-carol\ntenantId\s+tenant-a\nfinalizedBy\s+[0-9a-f]{64}/);
+    expect(await jsonAs("m0", "governance", "user", "show", "--id", "oid-carol")).toMatchObject({ type: "jwt", id: "oid-carol", invitationId: "inv-carol", data: { tenantId: "tenant-a", identifier: "carol" } });
+    expect(await jsonAs("carol", "governance", "contract", "list")).toEqual([{ id: "c1", state: "Accepted" }]);
+    fails(await runAs("m0", "governance", "user", "add", "--accepted-invitation-id", "inv-carol"), /is Finalized; user oid-carol is already registered/);
+    fails(await runAs("m0", "governance", "user", "invitation", "propose", "--id", "inv-carol", "--claims", '{"tid": "tenant-a"}', "--remove"), /ProposalFailedToValidate.*is Finalized/);
+  });
+
+  it("removes claim values from an invitation with --remove", async () => {
+    await acceptedByAll(await jsonAs<ProposalInfo>("m0", "governance", "user", "invitation", "propose", "--id", "inv-dave", "--claims", '{"email": ["d1@example.test", "d2@example.test"]}'));
+    await acceptedByAll(await jsonAs<ProposalInfo>("m0", "governance", "user", "invitation", "propose", "--id", "inv-dave", "--claims", '{"email": "d1@example.test"}', "--remove"));
+    expect(await jsonAs<Invitation>("m1", "governance", "user", "invitation", "show", "--id", "inv-dave")).toMatchObject({ claims: { email: ["d2@example.test"] }, status: "Open" });
   });
 });

@@ -1,12 +1,14 @@
 // Who may call which application endpoint: every `/app` endpoint of contracts, runtime options, user documents,
-// events and users (plus `GET /app/identity`, the service's `/app` transaction endpoints and
+// events, users and user invitations (plus `GET /app/identity`, the service's `/app` transaction endpoints and
 // `GET /gov/service/jwt-issuers`), called as each kind of caller, with the exact status and error code expected in
 // every cell. Reference upstream-governance.md §1.3, §2.1, §2.4, §2.6, §2.8 and the rules in
 // packages/governance/src/http/authorization.ts:
 // - reads: any authenticated caller (members of any status, certificate users, registered JWT users);
 // - contract PUT and execution consent: Active members only;
 // - user document PUT and event PUT: Active members and users;
-// - approvals and user document runtime options: the document's approvers (who must be Active if members).
+// - approvals and user document runtime options: the document's approvers (who must be Active if members);
+// - accepting a user invitation: a bearer token only (the invitee's oid need not be registered); a certificate,
+//   even a member's, is not an invitee (401). The cells' invitation requires the JWT users' tenant.
 // Every write cell works on its own resource (or on state where repeating the call is valid), so no cell's result
 // depends on the order the cells run in; every refused cell must leave the ledger unchanged.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,6 +62,9 @@ const UNREGISTERED = "403 CallerNotAuthorized";
 const NOT_ACTIVE = "403 MemberNotActive";
 const MEMBER_ONLY = "403 MemberOnly";
 const NOT_APPROVER = "403 NotUserDocumentApprover";
+const CLAIM_MISMATCH = "403 TokenClaimMismatch";
+/** Accepting an invitation takes a bearer token only: a member's or user's certificate is not an invitee. */
+const NO_TOKEN = UNAUTHENTICATED;
 
 type Row = Record<Column, string>;
 function row(...cells: string[]): Row {
@@ -90,6 +95,9 @@ const EXPECTED: Record<string, Row> = {
   "GET /app/users/identities":                                                                    row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/users/identities/{identityId}":                                                       row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "POST /app/users/identities/self/status":                                                       row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "GET /app/users/invitations":                                                                   row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "GET /app/users/invitations/{invitationId}":                                                    row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "POST /app/users/invitations/{invitationId}/accept":                                            row(UNAUTHENTICATED, UNAUTHENTICATED, NO_TOKEN,      NO_TOKEN,    NO_TOKEN,    OK,          CLAIM_MISMATCH, OK,             NO_TOKEN),
   "GET /gov/service/jwt-issuers":                                                                 row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/identity":                                                                            row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/tx":                                                                                  row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
@@ -106,6 +114,7 @@ interface CellRequest {
 const CONTRACT = "matrix";
 const DOCUMENT = "consented";
 const JWT_USER = { oid: "oid-matrix-user", tid: "tenant-matrix" };
+const INVITATION = "matrix-invitation";
 
 let consortium: Consortium;
 let idp: TestOidcProvider;
@@ -134,6 +143,7 @@ beforeAll(async () => {
     { name: "set_user", args: { cert: certUser.certificatePem, user_data: { tenantId: "tenant", identifier: "cert-user" } } },
     { name: "set_jwt_issuer", args: { issuer: idp.issuer, auto_refresh: true, ca_cert_bundle: idp.certificatePem } },
     { name: "set_user_identity", args: { id: JWT_USER.oid, data: { tenantId: JWT_USER.tid } } },
+    { name: "set_user_invitation_by_jwt_claims", args: { invitationId: INVITATION, type: "add", claims: { tid: JWT_USER.tid } } },
   ]);
   const [userToken, otherTenantToken, unregisteredToken] = await Promise.all([idp.token("user"), idp.token("other-tenant"), idp.token("unregistered")]);
   const jwtUser: Actor = { token: userToken, id: JWT_USER.oid, kind: "user" };
@@ -211,6 +221,14 @@ const REQUESTS: Record<string, (column: Column) => Promise<CellRequest> | CellRe
   "GET /app/users/identities": () => ({ method: "GET", path: "/app/users/identities" }),
   "GET /app/users/identities/{identityId}": () => ({ method: "GET", path: `/app/users/identities/${JWT_USER.oid}` }),
   "POST /app/users/identities/self/status": () => ({ method: "POST", path: "/app/users/identities/self/status" }),
+  "GET /app/users/invitations": () => ({ method: "GET", path: "/app/users/invitations" }),
+  "GET /app/users/invitations/{invitationId}": () => ({ method: "GET", path: `/app/users/invitations/${INVITATION}` }),
+  "POST /app/users/invitations/{invitationId}/accept": async (column) => {
+    // An Open invitation of its own for every cell: each cell's acceptance is the invitation's first.
+    const invitationId = fresh(`invitation-${column}`);
+    await enact(consortium, [{ name: "set_user_invitation_by_jwt_claims", args: { invitationId, type: "add", claims: { tid: JWT_USER.tid } } }]);
+    return { method: "POST", path: `/app/users/invitations/${invitationId}/accept` };
+  },
   "GET /gov/service/jwt-issuers": () => ({ method: "GET", path: "/gov/service/jwt-issuers" }),
   "GET /app/identity": () => ({ method: "GET", path: "/app/identity" }),
   "GET /app/tx": () => ({ method: "GET", path: `/app/tx?transaction_id=${someTransaction}` }),

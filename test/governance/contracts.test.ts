@@ -327,6 +327,17 @@ describe("contract runtime options (23-25, 27)", () => {
     expect(last.body).toEqual({ status: "enabled" });
   });
 
+  it("a removed member's disabled consent no longer counts", async () => {
+    const id = newId("removed");
+    await acceptedContract(id);
+    const leaving = await consortium.addMember("leaving");
+    expect((await call(leaving, "POST", `/app/contracts/${id}/runtimeoptions/execution/disable`)).status).toBe(200);
+    expect((await status(id, "execution")).disabledBy).toEqual([leaving.id]);
+    const removal = (await m0().client.createProposal({ actions: [{ name: "remove_member", args: { member_id: leaving.id } }] })).value;
+    for (const m of [m0(), m1(), m2(), leaving]) await m.client.vote(removal.proposalId, m.id, true);
+    expect(await status(id, "execution")).toEqual({ status: "enabled" });
+  });
+
   it("logging is enabled by a unanimous proposal and disabled by any member at once (25)", async () => {
     const id = newId("logging");
     await acceptedContract(id);

@@ -10,6 +10,8 @@ export interface OidcTestClient {
   /** Claims added to its access tokens; omitted claims are left out of the token. */
   oid?: string;
   tid?: string;
+  /** Further claims its access tokens carry, e.g. preferred_username, upn, email, ver (what invitations match). */
+  claims?: Record<string, string>;
   /** Access token lifetime (default 600 s). */
   accessTokenTtlSeconds?: number;
 }
@@ -118,8 +120,8 @@ async function close(server: Server): Promise<void> {
 
 /**
  * Starts a real OpenID provider for tests. Tokens are JWT access tokens (resource indicators with
- * `accessTokenFormat: "jwt"`) signed RS256, carrying the client's `oid`/`tid` through `extraTokenClaims`. Call
- * `stop()` in the test's afterAll.
+ * `accessTokenFormat: "jwt"`) signed RS256, carrying the client's `oid`/`tid` and `claims` through
+ * `extraTokenClaims`. Call `stop()` in the test's afterAll.
  */
 export async function startOidcProvider(options: OidcProviderOptions): Promise<TestOidcProvider> {
   const tlsKeys = generateP384KeyPair();
@@ -163,7 +165,11 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<T
     },
     extraTokenClaims: (_ctx, token) => {
       const client = clients.get(token.clientId ?? "");
-      return { ...(client?.oid !== undefined ? { oid: client.oid } : {}), ...(client?.tid !== undefined ? { tid: client.tid } : {}) };
+      return {
+        ...client?.claims,
+        ...(client?.oid !== undefined ? { oid: client.oid } : {}),
+        ...(client?.tid !== undefined ? { tid: client.tid } : {}),
+      };
     },
   });
 

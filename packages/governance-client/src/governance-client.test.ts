@@ -205,11 +205,44 @@ describe("GovernanceClient against a stand-in service", () => {
     try {
       await c.proposeJwtIssuer({ issuer: "https://issuer.example", autoRefresh: true, audiences: ["api://x"] });
       await c.proposeUserIdentity({ id: "oid-1", data: { tenantId: "t1" } });
+      await c.proposeUserInvitation({ invitationId: "inv-1", claims: { preferred_username: "a@x", tid: ["t1", "t2"] } });
+      await c.proposeUserInvitation({ invitationId: "inv-1", claims: { tid: "t2" }, type: "remove" });
+      await c.proposeRemoveUserInvitation("inv-1");
+      await c.proposeUserIdentity({ id: "oid-1", invitationId: "inv-1", data: { tenantId: "t1" } });
     } finally {
       c.close();
     }
     // The signed payload is embedded in the COSE_Sign1 message as is.
-    expect(requests[0]!.body).toContain(JSON.stringify({ actions: [{ name: "set_jwt_issuer", args: { issuer: "https://issuer.example", auto_refresh: true, audiences: ["api://x"] } }] }));
-    expect(requests[1]!.body).toContain(JSON.stringify({ actions: [{ name: "set_user_identity", args: { id: "oid-1", data: { tenantId: "t1" } } }] }));
+    const payloads = [
+      { name: "set_jwt_issuer", args: { issuer: "https://issuer.example", auto_refresh: true, audiences: ["api://x"] } },
+      { name: "set_user_identity", args: { id: "oid-1", data: { tenantId: "t1" } } },
+      { name: "set_user_invitation_by_jwt_claims", args: { invitationId: "inv-1", type: "add", claims: { preferred_username: "a@x", tid: ["t1", "t2"] } } },
+      { name: "set_user_invitation_by_jwt_claims", args: { invitationId: "inv-1", type: "remove", claims: { tid: "t2" } } },
+      { name: "remove_user_invitation_by_jwt_claims", args: { invitationId: "inv-1" } },
+      { name: "set_user_identity", args: { id: "oid-1", invitationId: "inv-1", data: { tenantId: "t1" } } },
+    ];
+    expect(requests).toHaveLength(payloads.length);
+    payloads.forEach((action, i) => expect(requests[i]!.body).toContain(JSON.stringify({ actions: [action] })));
+  });
+
+  it("reads invitations, and accepts one only with a token", async () => {
+    const invitation = { invitationId: "inv-1", accountType: "microsoft", claims: { tid: ["t1"] }, status: "Open" };
+    const accepted = { ...invitation, status: "Accepted", userInfo: { userId: "oid-1", data: { tenantId: "t1" } } };
+    reply("GET", "/app/users/invitations", { status: 200, body: { value: [invitation] } });
+    reply("GET", "/app/users/invitations/inv-1", { status: 200, body: invitation });
+    reply("POST", "/app/users/invitations/inv-1/accept", { status: 200, body: accepted, headers: { [TX_ID_HEADER]: "2.20" } });
+    const withCertificate = client();
+    const invitee = client({ certificatePem: undefined, privateKeyPem: undefined, token: "invitee-token" });
+    try {
+      expect(await withCertificate.invitations()).toEqual([invitation]);
+      expect(await withCertificate.invitation("inv-1")).toEqual(invitation);
+      await expect(withCertificate.acceptInvitation("inv-1")).rejects.toThrow(/needs the invitee's bearer token/);
+      expect(await invitee.acceptInvitation("inv-1")).toEqual({ value: accepted, transactionId: "2.20" });
+    } finally {
+      withCertificate.close();
+      invitee.close();
+    }
+    expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual(["GET /app/users/invitations", "GET /app/users/invitations/inv-1", "POST /app/users/invitations/inv-1/accept"]);
+    expect(requests[2]!.headers.authorization).toBe("Bearer invitee-token");
   });
 });

@@ -15,6 +15,8 @@ import {
   UserIdentitySchema,
   WriteResultSchema,
   IdentitySchema,
+  InvitationListSchema,
+  InvitationSchema,
   MemberInfoSchema,
   MemberListSchema,
   ProposalHistorySchema,
@@ -47,6 +49,8 @@ import {
   type UserIdentity,
   type WriteResult,
   type Identity,
+  type Invitation,
+  type InvitationClaimName,
   type MemberInfo,
   type ProposalBody,
   type ProposalHistory,
@@ -54,6 +58,7 @@ import {
   type ProposalState,
   type Receipt,
   type ServiceInfo,
+  type SetUserInvitationArgs,
   type TransactionStatusResponse,
   type UserInfo,
 } from "@cleanroom/protocol";
@@ -87,6 +92,18 @@ export interface UserIdentityProposal {
   accountType?: string;
   invitationId?: string;
   data: { tenantId: string; identifier?: string };
+}
+
+/**
+ * `set_user_invitation_by_jwt_claims`'s arguments: the claims a token must carry to accept the invitation (each one
+ * value or a list of allowed values). `type` defaults to `add` (union with the invitation's values, creating it if
+ * needed); `remove` drops the given values.
+ */
+export interface UserInvitationProposal {
+  invitationId: string;
+  claims: Partial<Record<InvitationClaimName, string | string[]>>;
+  type?: "add" | "remove";
+  accountType?: "microsoft";
 }
 
 /** `set_jwt_issuer`'s arguments, in the client's terms: keys inline (`jwks`) or fetched by the service (`autoRefresh`). */
@@ -424,9 +441,48 @@ export class GovernanceClient {
     return this.createProposal({ actions: [{ name: "set_user", args: { cert: certificatePem, user_data: userData } }] });
   }
 
-  /** Proposes registering a JWT user by its `oid` (`set_user_identity`). */
+  /**
+   * Proposes registering a JWT user by its `oid` (`set_user_identity`). With `invitationId`, the constitution requires
+   * `id` and `data.tenantId` to be those of the user who accepted that invitation, and finalizes it.
+   */
   proposeUserIdentity(identity: UserIdentityProposal): Promise<Written<ProposalInfo>> {
     return this.createProposal({ actions: [{ name: "set_user_identity", args: identity }] });
+  }
+
+  /** Every user invitation, with its derived status. */
+  async invitations(): Promise<Invitation[]> {
+    return (await this.get("/app/users/invitations", InvitationListSchema)).value;
+  }
+
+  invitation(invitationId: string): Promise<Invitation> {
+    return this.get(`/app/users/invitations/${segment(invitationId)}`, InvitationSchema);
+  }
+
+  /**
+   * Accepts an invitation as the bearer of the client's `token` (the invitee, who need not be registered yet). The
+   * service takes no certificate for this, so a client without a token fails here without sending anything.
+   */
+  async acceptInvitation(invitationId: string): Promise<Written<Invitation>> {
+    if (this.options.token === undefined) {
+      throw new Error("Accepting an invitation needs the invitee's bearer token (the client's token option); a certificate does not identify an invitee.");
+    }
+    return this.post(`/app/users/invitations/${segment(invitationId)}/accept`, InvitationSchema);
+  }
+
+  /** Proposes creating or changing an invitation (`set_user_invitation_by_jwt_claims`). */
+  proposeUserInvitation(invitation: UserInvitationProposal): Promise<Written<ProposalInfo>> {
+    const args: SetUserInvitationArgs = {
+      invitationId: invitation.invitationId,
+      type: invitation.type ?? "add",
+      ...(invitation.accountType !== undefined ? { accountType: invitation.accountType } : {}),
+      claims: invitation.claims,
+    };
+    return this.createProposal({ actions: [{ name: "set_user_invitation_by_jwt_claims", args }] });
+  }
+
+  /** Proposes deleting an invitation (`remove_user_invitation_by_jwt_claims`). */
+  proposeRemoveUserInvitation(invitationId: string): Promise<Written<ProposalInfo>> {
+    return this.createProposal({ actions: [{ name: "remove_user_invitation_by_jwt_claims", args: { invitationId } }] });
   }
 
   /** Proposes trusting a JWT issuer (`set_jwt_issuer`). */

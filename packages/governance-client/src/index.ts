@@ -5,6 +5,7 @@ export {
   type TokenSource,
   type UserData,
   type UserIdentityProposal,
+  type UserInvitationProposal,
   type Written,
 } from "./governance-client.js";
 export { ClientCheckError } from "./errors.js";

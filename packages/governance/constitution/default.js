@@ -24,6 +24,10 @@ const CONSTITUTION = "public:ccf.gov.constitution";
 const PROPOSALS = "public:ccf.gov.proposals";
 const PROPOSALS_INFO = "public:ccf.gov.proposals_info";
 const USER_IDENTITIES = "public:ccf.gov.user_identities";
+const USER_INVITATIONS = "public:ccf.gov.user_invitations";
+const ACCEPTED_USER_INVITATIONS = "public:ccf.gov.accepted_user_invitations";
+// Written by the service when a user accepts an invitation; the constitution only reads it.
+const USER_INVITATIONS_INFO = "public:user_invitations_info";
 const JWT_ISSUERS = "public:ccf.gov.jwt.issuers";
 const JWT_KEYS = "public:ccf.gov.jwt.public_signing_keys";
 const DRAFT_CONTRACTS = "public:contracts";
@@ -34,6 +38,9 @@ const CONTRACT_OPTION_STATUS = {
 };
 const RESOURCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+const INVITATION_CLAIMS = ["preferred_username", "email", "appid", "tid", "sub", "upn"];
+const ACCOUNT_TYPES = ["microsoft"];
+const MAX_INVITATION_CLAIM_VALUES = 64;
 
 // Actions that any "no" vote rejects (reference §3.2 step 2).
 const VETOABLE = [
@@ -274,6 +281,123 @@ function checkUserIdentityId(value, field) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// User invitations (reference §2.8, §3.6). The consortium invites a user by the claims its token must carry
+// (USER_INVITATIONS); the user accepts with such a token and the service records who accepted
+// (USER_INVITATIONS_INFO, bound to the invitation's version so that changing or re-creating the invitation voids an
+// earlier acceptance); `set_user_identity` naming the invitation registers exactly that user and finalizes it
+// (ACCEPTED_USER_INVITATIONS).
+
+function checkAccountType(value, field) {
+  if (!ACCOUNT_TYPES.includes(value)) throw new Error(`${field} must be one of ${ACCOUNT_TYPES.join(", ")}`);
+}
+
+/** A claim's values: one string or a non-empty array of unique strings. */
+function claimValues(value, field) {
+  const values = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(values) || values.length === 0) throw new Error(`${field} must be a string or a non-empty array of strings`);
+  if (values.length > MAX_INVITATION_CLAIM_VALUES) throw new Error(`${field} must have at most ${MAX_INVITATION_CLAIM_VALUES} values`);
+  for (const [index, item] of values.entries()) checkString(item, Array.isArray(value) ? `${field}[${index}]` : field);
+  if (new Set(values).size !== values.length) throw new Error(`${field} has duplicates`);
+  return values;
+}
+
+/** `{name: string | string[]}` with known claim names, at least one: the claims as `{name: [values]}`. */
+function checkInvitationClaims(claims, field) {
+  checkPlainObject(claims, field);
+  checkOnlyKeys(claims, INVITATION_CLAIMS, field);
+  const names = Object.keys(claims);
+  if (names.length === 0) throw new Error(`${field} must name at least one claim (${INVITATION_CLAIMS.join(", ")})`);
+  const parsed = {};
+  for (const name of names) parsed[name] = claimValues(claims[name], `${field}.${name}`);
+  return parsed;
+}
+
+function isFinalized(invitationId) {
+  return getJson(ACCEPTED_USER_INVITATIONS, invitationId) !== undefined;
+}
+
+/** The stored invitation's claims as `{name: [values]}`, tolerating only well-formed entries. */
+function storedClaims(invitation) {
+  const claims = {};
+  const stored = invitation && typeof invitation.claims === "object" && invitation.claims !== null ? invitation.claims : {};
+  for (const [name, values] of Object.entries(stored)) {
+    if (Array.isArray(values)) claims[name] = values.filter((v) => typeof v === "string");
+  }
+  return claims;
+}
+
+/**
+ * The invitation that `set_user_invitation_by_jwt_claims` args make of the current one, or an Error naming why not.
+ * Run by validate (at proposal time) and again by apply, since the invitation may have changed in between.
+ */
+function nextInvitation(args) {
+  const id = args.invitationId;
+  const claims = checkInvitationClaims(args.claims, "args.claims");
+  if (isFinalized(id)) throw new Error(`invitation '${id}' is Finalized (a user identity was registered with it): it can no longer change`);
+  const current = getJson(USER_INVITATIONS, id);
+  const currentClaims = storedClaims(current);
+  if (current !== undefined && args.accountType !== undefined && args.accountType !== current.accountType) {
+    throw new Error(`args.accountType '${args.accountType}' is not invitation '${id}'s account type '${current.accountType}'`);
+  }
+  const accountType = current !== undefined ? current.accountType : (args.accountType ?? "microsoft");
+  if (args.type === "add") {
+    for (const [name, values] of Object.entries(claims)) {
+      const merged = [...(currentClaims[name] ?? [])];
+      for (const value of values) if (!merged.includes(value)) merged.push(value);
+      if (merged.length > MAX_INVITATION_CLAIM_VALUES) throw new Error(`claim ${name} of invitation '${id}' would have more than ${MAX_INVITATION_CLAIM_VALUES} values`);
+      currentClaims[name] = merged;
+    }
+    const invitation = { accountType, claims: currentClaims };
+    checkSize(invitation, `invitation '${id}'`);
+    return invitation;
+  }
+  if (current === undefined) throw new Error(`invitation '${id}' does not exist`);
+  for (const [name, values] of Object.entries(claims)) {
+    const remaining = currentClaims[name] ?? [];
+    for (const value of values) {
+      if (!remaining.includes(value)) throw new Error(`claim ${name} of invitation '${id}' has no value '${value}' to remove`);
+    }
+    const kept = remaining.filter((value) => !values.includes(value));
+    if (kept.length > 0) currentClaims[name] = kept;
+    else delete currentClaims[name];
+  }
+  // An invitation without claims would match every token of every trusted issuer: refuse rather than open it up.
+  if (Object.keys(currentClaims).length === 0) {
+    throw new Error(`removing these values would leave invitation '${id}' without claims (any token could accept it); propose remove_user_invitation_by_jwt_claims instead`);
+  }
+  return { accountType, claims: currentClaims };
+}
+
+/** Who accepted the invitation, if its acceptance is for the invitation as it stands now (same version). */
+function currentAcceptance(invitationId) {
+  const info = getJson(USER_INVITATIONS_INFO, invitationId);
+  if (typeof info !== "object" || info === null || info.status !== "Accepted" || typeof info.invitationVersion !== "string") return undefined;
+  if (info.invitationVersion !== cleanroom.kv.version(USER_INVITATIONS, invitationId)) return undefined;
+  const userInfo = info.userInfo;
+  if (typeof userInfo !== "object" || userInfo === null || typeof userInfo.userId !== "string") return undefined;
+  if (typeof userInfo.data !== "object" || userInfo.data === null || typeof userInfo.data.tenantId !== "string") return undefined;
+  return userInfo;
+}
+
+/**
+ * `set_user_identity` naming an invitation registers the user who accepted it, and nobody else: the reference
+ * trusted the proposer here, so a typo (or a malicious proposer) could register another oid under the invitation.
+ */
+function checkInvitedIdentity(args) {
+  const id = args.invitationId;
+  const invitation = getJson(USER_INVITATIONS, id);
+  if (invitation === undefined) throw new Error(`args.invitationId: invitation '${id}' does not exist`);
+  const userInfo = currentAcceptance(id);
+  if (userInfo === undefined) throw new Error(`args.invitationId: invitation '${id}' has not been accepted (its status is Open)`);
+  if (args.id !== userInfo.userId) throw new Error(`args.id '${args.id}' is not the user who accepted invitation '${id}' (${userInfo.userId})`);
+  if (args.data.tenantId !== userInfo.data.tenantId) {
+    throw new Error(`args.data.tenantId '${args.data.tenantId}' is not the tenant invitation '${id}' was accepted from (${userInfo.data.tenantId})`);
+  }
+  const accountType = args.accountType ?? "microsoft";
+  if (accountType !== invitation.accountType) throw new Error(`args.accountType '${accountType}' is not invitation '${id}'s account type '${invitation.accountType}'`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Actions: validate(args) checks shape and is run at proposal time; apply(args, proposalId) changes state.
 
 const actions = new Map([
@@ -375,13 +499,22 @@ const actions = new Map([
         checkOnlyKeys(args, ["id", "accountType", "invitationId", "data"], "args");
         checkUserIdentityId(args.id, "args.id");
         if (args.accountType !== undefined) checkString(args.accountType, "args.accountType", { max: 64 });
-        if (args.invitationId !== undefined) checkString(args.invitationId, "args.invitationId", { max: 128 });
+        if (args.invitationId !== undefined) checkResourceId(args.invitationId, "args.invitationId");
         checkPlainObject(args.data, "args.data");
         checkOnlyKeys(args.data, ["tenantId", "identifier"], "args.data");
         checkString(args.data.tenantId, "args.data.tenantId");
         if (args.data.identifier !== undefined) checkString(args.data.identifier, "args.data.identifier");
+        if (args.invitationId !== undefined) checkInvitedIdentity(args);
       },
-      apply(args) {
+      apply(args, proposalId) {
+        if (args.invitationId !== undefined) {
+          // Checked again: the invitation may have been changed, removed or accepted anew since the proposal.
+          checkInvitedIdentity(args);
+          // Finalizing twice (re-registering the same user) keeps the first record.
+          if (!isFinalized(args.invitationId)) {
+            setJson(ACCEPTED_USER_INVITATIONS, args.invitationId, { userId: args.id, tenantId: args.data.tenantId, finalizedBy: proposalId });
+          }
+        }
         const identity = { accountType: args.accountType ?? "microsoft", data: args.data };
         if (args.invitationId !== undefined) identity.invitationId = args.invitationId;
         setJson(USER_IDENTITIES, args.id, identity);
@@ -399,6 +532,39 @@ const actions = new Map([
       apply(args) {
         if (getJson(USER_IDENTITIES, args.id) === undefined) throw new Error(`user identity ${args.id} does not exist`);
         remove(USER_IDENTITIES, args.id);
+      },
+    },
+  ],
+  [
+    "set_user_invitation_by_jwt_claims",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, ["invitationId", "type", "accountType", "claims"], "args");
+        checkResourceId(args.invitationId, "args.invitationId");
+        if (args.type !== "add" && args.type !== "remove") throw new Error("args.type must be 'add' or 'remove'");
+        if (args.accountType !== undefined) checkAccountType(args.accountType, "args.accountType");
+        nextInvitation(args);
+      },
+      apply(args) {
+        setJson(USER_INVITATIONS, args.invitationId, nextInvitation(args));
+      },
+    },
+  ],
+  [
+    "remove_user_invitation_by_jwt_claims",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, ["invitationId"], "args");
+        checkResourceId(args.invitationId, "args.invitationId");
+        if (getJson(USER_INVITATIONS, args.invitationId) === undefined) throw new Error(`invitation '${args.invitationId}' does not exist`);
+      },
+      apply(args) {
+        if (getJson(USER_INVITATIONS, args.invitationId) === undefined) throw new Error(`invitation '${args.invitationId}' does not exist`);
+        // The acceptance (service state) is voided by the deletion: it names the invitation's version, which changes.
+        remove(USER_INVITATIONS, args.invitationId);
+        remove(ACCEPTED_USER_INVITATIONS, args.invitationId);
       },
     },
   ],

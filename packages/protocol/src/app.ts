@@ -3,7 +3,8 @@ import { IdentityIdSchema, VoteSchema } from "./governance.js";
 import { TxIdStringSchema } from "./transactions.js";
 
 // Wire types of the governance service's application endpoints (`/app/...`): contracts, their runtime options,
-// user documents with approvers, audit events and user identities. Reference: upstream-governance.md §2.1–§2.8.
+// user documents with approvers, audit events, user identities and invitations. Reference: upstream-governance.md
+// §2.1–§2.8.
 
 /** Contract and document ids: URL-safe, no `/` (they are path segments and ledger key parts). */
 export const ResourceIdSchema = z
@@ -276,3 +277,46 @@ export const CallerStatusSchema = z.object({
   tenantId: z.string().optional(),
 });
 export type CallerStatus = z.infer<typeof CallerStatusSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// User invitations (reference §2.8, §3.6): the consortium invites a user by the claims its token must carry; the
+// user accepts with such a token; a `set_user_identity` proposal naming the invitation registers (finalizes) it.
+
+/** The claims an invitation may require (`set_user_invitation_by_jwt_claims`). */
+export const INVITATION_CLAIM_NAMES = ["preferred_username", "email", "appid", "tid", "sub", "upn"] as const;
+export const InvitationClaimNameSchema = z.enum(INVITATION_CLAIM_NAMES);
+export type InvitationClaimName = z.infer<typeof InvitationClaimNameSchema>;
+
+/** Invitation ids are path segments, with the same rule as contract ids. */
+export const InvitationIdSchema = ResourceIdSchema;
+
+/** Open → Accepted (a matching token accepted it) → Finalized (`set_user_identity` with the invitation accepted). */
+export const InvitationStatusSchema = z.enum(["Open", "Accepted", "Finalized"]);
+export type InvitationStatus = z.infer<typeof InvitationStatusSchema>;
+
+/** Who accepted an invitation: the token's `oid` and `tid`, which `set_user_identity` must register. */
+export const InvitationUserInfoSchema = z.object({ userId: z.string(), data: z.object({ tenantId: z.string() }) });
+export type InvitationUserInfo = z.infer<typeof InvitationUserInfoSchema>;
+
+export const InvitationSchema = z.object({
+  invitationId: z.string(),
+  accountType: z.string(),
+  /** Claim name → the values a token may carry (any one of them). Every listed claim must match. */
+  claims: z.record(z.string(), z.array(z.string())),
+  status: InvitationStatusSchema,
+  /** Accepted and Finalized: who accepted it. */
+  userInfo: InvitationUserInfoSchema.optional(),
+  /** Finalized: the `set_user_identity` proposal that registered the user. */
+  finalizedBy: z.string().optional(),
+});
+export type Invitation = z.infer<typeof InvitationSchema>;
+export const InvitationListSchema = z.object({ value: z.array(InvitationSchema) });
+export type InvitationList = z.infer<typeof InvitationListSchema>;
+
+/** `set_user_invitation_by_jwt_claims`'s arguments: `add` unions values per claim, `remove` drops them. */
+export interface SetUserInvitationArgs {
+  invitationId: string;
+  type: "add" | "remove";
+  accountType?: "microsoft";
+  claims: Partial<Record<InvitationClaimName, string | string[]>>;
+}

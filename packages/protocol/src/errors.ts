@@ -97,6 +97,13 @@ export const ERROR_CATALOGUE = {
   ReservedEventScope: { status: 400, description: "This event scope is written only by the service (governance decisions)." },
   UserIdentityNotFound: { status: 404, description: "No user identity has this id." },
 
+  // User invitations (reference §2.8)
+  InvitationNotFound: { status: 404, description: "No user invitation has this id." },
+  InvitationNotOpen: { status: 409, description: "The invitation was already accepted (or finalized); it can be accepted only while Open." },
+  OidClaimMissing: { status: 404, description: "The token has no `oid` claim usable as a user identity id." },
+  TokenClaimMissing: { status: 403, description: "The token lacks a claim the invitation requires." },
+  TokenClaimMismatch: { status: 403, description: "A claim of the token has none of the values the invitation allows." },
+
   // Transactions and receipts
   InvalidTransactionId: { status: 400, description: "A transaction id must have the form <view>.<seqno>." },
   TransactionNotFound: { status: 404, description: "No committed transaction has this id." },

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parseCertificate } from "@cleanroom/crypto";
 import { ServiceError, type GovernanceClient } from "@cleanroom/governance-client";
-import type { UserIdentity, UserInfo } from "@cleanroom/protocol";
+import type { Invitation, UserIdentity, UserInfo } from "@cleanroom/protocol";
 import { formatRecord, formatTable } from "../io.js";
 import { jsonArgument, type CommandContext } from "../context.js";
 import { printProposal } from "./proposal-output.js";
@@ -43,16 +43,47 @@ function collect(value: string, previous: string[]): string[] {
 interface AddOptions {
   certificate?: string;
   objectId?: string;
+  acceptedInvitationId?: string;
   tenantId?: string;
   identifier?: string;
   accountType?: string;
 }
 
+/**
+ * `user add --accepted-invitation-id`: registers the user who accepted the invitation, with the oid and tenant the
+ * service recorded (the constitution refuses any other), and finalizes the invitation.
+ */
+async function addInvitedUser(ctx: CommandContext, client: GovernanceClient, invitationId: string, identifier: string | undefined): Promise<void> {
+  const invitation = await client.invitation(invitationId);
+  if (invitation.status !== "Accepted" || !invitation.userInfo) {
+    const detail = invitation.status === "Finalized" ? `; user ${invitation.userInfo?.userId ?? "?"} is already registered with it` : "; the invitee must accept it first";
+    throw new Error(`Invitation ${invitationId} is ${invitation.status}${detail}.`);
+  }
+  const { userId, data } = invitation.userInfo;
+  const { value, transactionId } = await client.proposeUserIdentity({
+    id: userId,
+    accountType: invitation.accountType,
+    invitationId,
+    data: { tenantId: data.tenantId, ...(identifier !== undefined ? { identifier } : {}) },
+  });
+  ctx.printer.note(`proposed set_user_identity for ${userId} (tenant ${data.tenantId}) from invitation ${invitationId} (transaction ${transactionId ?? "?"})`);
+  await printProposal(ctx, client, value);
+}
+
 async function add(ctx: CommandContext, options: AddOptions): Promise<void> {
-  if ((options.certificate === undefined) === (options.objectId === undefined)) {
-    throw new Error("Give either --certificate <file> (a certificate user) or --object-id <oid> (a JWT user).");
+  const sources = [options.certificate, options.objectId, options.acceptedInvitationId].filter((o) => o !== undefined);
+  if (sources.length !== 1) {
+    throw new Error(
+      "Give one of --certificate <file> (a certificate user), --object-id <oid> (a JWT user) or --accepted-invitation-id <id> (the JWT user who accepted an invitation).",
+    );
   }
   const client = await ctx.client();
+  if (options.acceptedInvitationId !== undefined) {
+    if (options.tenantId !== undefined || options.accountType !== undefined) {
+      throw new Error("--tenant-id and --account-type come from the accepted invitation; do not give them with --accepted-invitation-id.");
+    }
+    return addInvitedUser(ctx, client, options.acceptedInvitationId, options.identifier);
+  }
   if (options.certificate !== undefined) {
     if (options.accountType !== undefined) throw new Error("--account-type is for JWT users (--object-id).");
     const certificatePem = ctx.readFile(options.certificate);
@@ -109,6 +140,93 @@ async function show(ctx: CommandContext, options: { id: string }): Promise<void>
   ctx.printer.value(result, () => formatRecord({ ...identityUserRow(identity), ...(identity.invitationId ? { invitationId: identity.invitationId } : {}) }));
 }
 
+/** `name=value|value; name=value`: an invitation's claims on one line. */
+function claimsText(claims: Invitation["claims"]): string {
+  return Object.entries(claims)
+    .map(([name, values]) => `${name}=${values.join("|")}`)
+    .join("; ");
+}
+
+function invitationRecord(invitation: Invitation): Record<string, unknown> {
+  return {
+    invitationId: invitation.invitationId,
+    status: invitation.status,
+    accountType: invitation.accountType,
+    claims: claimsText(invitation.claims),
+    ...(invitation.userInfo ? { userId: invitation.userInfo.userId, tenantId: invitation.userInfo.data.tenantId } : {}),
+    ...(invitation.finalizedBy !== undefined ? { finalizedBy: invitation.finalizedBy } : {}),
+  };
+}
+
+/** `--claims`: a JSON object of claim name → a value or a list of values. Names are the constitution's to check. */
+function claimsArgument(ctx: CommandContext, value: string): Record<string, string | string[]> {
+  const claims = jsonArgument(ctx, value, "--claims");
+  const usage = '--claims must be a JSON object of claim name → value or list of values, e.g. {"preferred_username": "a@example.com", "tid": "<tenant>"}.';
+  if (typeof claims !== "object" || claims === null || Array.isArray(claims) || Object.keys(claims).length === 0) throw new Error(usage);
+  const checked: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(claims as Record<string, unknown>)) {
+    if (typeof values === "string") checked[name] = values;
+    else if (Array.isArray(values) && values.every((v): v is string => typeof v === "string")) checked[name] = values;
+    else throw new Error(`${usage} (claim ${name} is neither)`);
+  }
+  return checked;
+}
+
+function registerInvitationCommands(user: Command, run: Run): void {
+  const invitation = user
+    .command("invitation")
+    .description("Invitations: the members invite a JWT user by the claims of its token; the user accepts; the members then register it.");
+
+  run(
+    invitation
+      .command("propose")
+      .description("Propose creating an invitation or adding claim values to it (set_user_invitation_by_jwt_claims), or removing values with --remove.")
+      .requiredOption("--id <invitationId>", "the invitation id (letters, digits, '.', '_', '-')")
+      .requiredOption("--claims <json>", 'claims the token must carry, e.g. {"preferred_username":"a@example.com","tid":"<tenant>"} (JSON or @file); names: preferred_username, email, appid, tid, sub, upn')
+      .option("--remove", "remove these values from the invitation instead of adding them"),
+    async (ctx, options: { id: string; claims: string; remove?: boolean }) => {
+      const claims = claimsArgument(ctx, options.claims);
+      const client = await ctx.client();
+      const type = options.remove ? "remove" : "add";
+      const { value, transactionId } = await client.proposeUserInvitation({ invitationId: options.id, claims, type });
+      ctx.printer.note(`proposed set_user_invitation_by_jwt_claims (${type}) for ${options.id} (transaction ${transactionId ?? "?"})`);
+      await printProposal(ctx, client, value);
+    },
+  );
+
+  run(invitation.command("list").description("List invitations with their status and who accepted them."), async (ctx) => {
+    const invitations = await (await ctx.client()).invitations();
+    ctx.printer.value(invitations, () =>
+      formatTable(invitations, [
+        { header: "INVITATION ID", value: (i) => i.invitationId },
+        { header: "STATUS", value: (i) => i.status },
+        { header: "CLAIMS", value: (i) => claimsText(i.claims) },
+        { header: "USER ID", value: (i) => i.userInfo?.userId },
+        { header: "TENANT", value: (i) => i.userInfo?.data.tenantId },
+      ]),
+    );
+  });
+
+  run(
+    invitation.command("show").description("Show an invitation.").requiredOption("--id <invitationId>", "the invitation id"),
+    async (ctx, options: { id: string }) => {
+      const found = await (await ctx.client()).invitation(options.id);
+      ctx.printer.value(found, () => formatRecord(invitationRecord(found)));
+    },
+  );
+
+  run(
+    invitation
+      .command("accept")
+      .description("Accept an invitation as the invitee, with the profile's token (--token-file or CLEANROOM_ACCESS_TOKEN); the oid need not be registered yet.")
+      .requiredOption("--id <invitationId>", "the invitation id"),
+    async (ctx, options: { id: string }) => {
+      const { value } = await (await ctx.client()).acceptInvitation(options.id);
+      ctx.printer.value(value, () => formatRecord(invitationRecord(value)));
+    },
+  );
+}
+
 function registerJwtIssuerCommands(user: Command, run: Run): void {
   const issuer = user.command("jwt-issuer").description("Issuers whose tokens authenticate JWT users.");
 
@@ -156,14 +274,17 @@ function registerJwtIssuerCommands(user: Command, run: Run): void {
 }
 
 export function registerGovernanceUserCommands(governance: Command, run: Run): void {
-  const user = governance.command("user").description("Users: certificate users and JWT users (by object id), and JWT issuers.");
+  const user = governance.command("user").description("Users: certificate users, JWT users (by object id or invitation), invitations and JWT issuers.");
 
   run(
     user
       .command("add")
-      .description("Propose adding a user: a certificate user (set_user) or a JWT user identified by its object id (set_user_identity).")
+      .description(
+        "Propose adding a user: a certificate user (set_user), a JWT user identified by its object id, or the JWT user who accepted an invitation (set_user_identity).",
+      )
       .option("--certificate <file>", "the user's certificate (PEM): a certificate user")
       .option("--object-id <oid>", "the user's oid claim: a JWT user")
+      .option("--accepted-invitation-id <id>", "an Accepted invitation: register the user who accepted it (its oid and tenant) and finalize it")
       .option("--tenant-id <id>", "the user's tenant (required for JWT users: tokens must carry this tid)")
       .option("--identifier <name>", "a name for the user")
       .option("--account-type <type>", "JWT users' account type (default: microsoft)"),
@@ -186,5 +307,6 @@ export function registerGovernanceUserCommands(governance: Command, run: Run): v
     );
   });
 
+  registerInvitationCommands(user, run);
   registerJwtIssuerCommands(user, run);
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { StateReader } from "@cleanroom/ledger";
 import { ApiError, type Identity } from "@cleanroom/protocol";
 import { describe, expect, it } from "vitest";
-import { authenticateCaller, bearerToken, type BearerTokenAuthenticator } from "./client-certificates.js";
+import { authenticateBearer, authenticateCaller, bearerToken, type BearerTokenAuthenticator, type BearerTokenVerifier } from "./client-certificates.js";
 
 // No member or user is registered in this state: every certificate is unknown (the registered case is covered by
 // the end-to-end tests, which use real TLS).
@@ -69,5 +69,30 @@ describe("authenticateCaller", () => {
   it("refuses an Authorization header of another scheme", async () => {
     const error = await rejection(authenticateCaller(emptyState, tokens, fakeRequest({ authorization: "Basic YWxpY2U6cHc=" })));
     expect(error.code).toBe("InvalidAuthenticationInfo");
+  });
+});
+
+describe("authenticateBearer", () => {
+  const verifier: BearerTokenVerifier & { seen: string[] } = {
+    seen: [],
+    verifyToken(token) {
+      this.seen.push(token);
+      return Promise.resolve({ issuer: "https://issuer.example", claims: { oid: "oid-invitee" } });
+    },
+  };
+
+  it("verifies the bearer token, whatever certificate comes with it", async () => {
+    await expect(authenticateBearer(emptyState, verifier, fakeRequest({ authorization: "Bearer t1", certificateDer: Buffer.from("x") }))).resolves.toEqual({
+      issuer: "https://issuer.example",
+      claims: { oid: "oid-invitee" },
+    });
+    expect(verifier.seen).toEqual(["t1"]);
+  });
+
+  it("refuses requests without a Bearer header, with or without a certificate", async () => {
+    for (const request of [fakeRequest({}), fakeRequest({ certificateDer: Buffer.from("x") }), fakeRequest({ authorization: "Basic YWxpY2U6cHc=" })]) {
+      expect((await rejection(authenticateBearer(emptyState, verifier, request))).code).toBe("InvalidAuthenticationInfo");
+    }
+    expect(verifier.seen).toEqual(["t1"]);
   });
 });

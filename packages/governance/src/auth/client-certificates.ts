@@ -4,6 +4,7 @@ import { certificateId } from "@cleanroom/crypto";
 import type { StateReader } from "@cleanroom/ledger";
 import { ApiError, type ErrorCode, type Identity } from "@cleanroom/protocol";
 import { getMember, getUser } from "../state/members.js";
+import type { VerifiedToken } from "./jwt-issuers.js";
 
 /** Errors any `caller` endpoint can return before its own. */
 export const CALLER_AUTH_ERRORS: readonly ErrorCode[] = ["InvalidAuthenticationInfo", "CallerNotAuthorized", "CallerTenantNotAuthorized"];
@@ -11,6 +12,11 @@ export const CALLER_AUTH_ERRORS: readonly ErrorCode[] = ["InvalidAuthenticationI
 /** Authenticates the bearer of a token (see JwtAuthenticator); an interface so this module stays about certificates. */
 export interface BearerTokenAuthenticator {
   authenticate(token: string): Promise<Identity>;
+}
+
+/** Verifies a bearer token without requiring its subject to be registered (see JwtAuthenticator.verifyToken). */
+export interface BearerTokenVerifier {
+  verifyToken(token: string): Promise<VerifiedToken>;
 }
 
 const peerIds = new WeakMap<TLSSocket, string | null>();
@@ -71,4 +77,24 @@ export async function authenticateCaller(state: StateReader, tokens: BearerToken
     "InvalidAuthenticationInfo",
     "This endpoint requires a TLS client certificate of a member or user, or an 'Authorization: Bearer <JWT>' header of a registered user.",
   );
+}
+
+/**
+ * Authenticates the bearer of a `bearer` endpoint (accepting an invitation): only an `Authorization: Bearer <JWT>`
+ * of a trusted issuer, whose `oid` need not be registered. A member's or user's certificate does not identify an
+ * invitee, so without a token the request is unauthenticated (401) whatever certificate it presents; with one, any
+ * certificate is ignored, as for `caller` endpoints when the certificate is not registered.
+ */
+export async function authenticateBearer(state: StateReader, tokens: BearerTokenVerifier, request: IncomingMessage): Promise<VerifiedToken> {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) return tokens.verifyToken(bearerToken(authorization));
+  const presentedId = peerCertificateId(request.socket as TLSSocket);
+  const registered = presentedId === null ? undefined : certificateIdentity(state, presentedId);
+  if (registered) {
+    throw new ApiError(
+      "InvalidAuthenticationInfo",
+      `This endpoint takes only an 'Authorization: Bearer <JWT>' header of the invitee; the client certificate of ${registered.kind} ${registered.id} does not identify an invitee.`,
+    );
+  }
+  throw new ApiError("InvalidAuthenticationInfo", "This endpoint requires an 'Authorization: Bearer <JWT>' header from a trusted issuer.");
 }

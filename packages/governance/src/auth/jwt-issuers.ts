@@ -17,7 +17,7 @@ export interface JwtAuthenticatorOptions extends JwtKeyRefresherOptions {
 
 /** The constitution's rules for issuer URLs and user identity ids: anything else can never have been registered. */
 const ISSUER_PATTERN = /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
-const USER_IDENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const USER_IDENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_ISSUER_LENGTH = 2048;
 
 function hasControlCharacter(value: string): boolean {
@@ -90,6 +90,12 @@ function inspect(token: string): { payload: JWTPayload; kid: string; alg: string
   return { payload, kid: header.kid, alg: header.alg };
 }
 
+/** A bearer token that verified: signed by a key of a trusted issuer, unexpired, for an accepted audience. */
+export interface VerifiedToken {
+  issuer: string;
+  claims: JWTPayload;
+}
+
 /**
  * Authenticates JWT users: a bearer token from an issuer the consortium trusts (`set_jwt_issuer`), naming in its
  * `oid` a user the consortium registered (`set_user_identity`) from the tenant (`tid`) it was registered with
@@ -112,6 +118,16 @@ export class JwtAuthenticator {
    * CallerTenantNotAuthorized (403) when its tid is not the registered tenant.
    */
   async authenticate(token: string): Promise<Identity> {
+    const { claims } = await this.verifyToken(token);
+    return this.identityOf(claims);
+  }
+
+  /**
+   * Verifies `token` as `authenticate` does, but does not require its `oid` to be a registered user: for invitees,
+   * who accept an invitation before the consortium registers them. Throws ApiError InvalidAuthenticationInfo (401)
+   * when the token is not a valid token of a trusted issuer.
+   */
+  async verifyToken(token: string): Promise<VerifiedToken> {
     const { payload, kid } = inspect(token);
     if (typeof payload.iss !== "string") throw unauthenticated("it has no 'iss' (issuer) claim");
     const issuer = payload.iss;
@@ -119,7 +135,7 @@ export class JwtAuthenticator {
     if (!found) throw unauthenticated(`issuer ${issuer} is not trusted (no set_jwt_issuer proposal was accepted for it)`);
     const keys = await this.keysFor(issuer, found.config, kid);
     const claims = await this.verify(token, issuer, found.config, keys, kid);
-    return this.identityOf(claims);
+    return { issuer, claims };
   }
 
   /** The issuer's keys, refreshed first when an auto_refresh issuer does not have the token's key stored. */

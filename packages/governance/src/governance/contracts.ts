@@ -161,8 +161,9 @@ export function contractRuntimeOptionStatus(state: StateReader, contractId: stri
   if (!getAcceptedContract(state, contractId)) return notAccepted(contractId);
   if (option === "execution") {
     const consent = readJson<MemberConsent>(state, Maps.contractsExecutionStatus, contractId) ?? {};
+    // A member the consortium removed no longer speaks for anybody; otherwise its last "disabled" could never be lifted.
     const disabledBy = Object.keys(consent)
-      .filter((id) => consent[id] === "disabled")
+      .filter((id) => consent[id] === "disabled" && getMember(state, id) !== undefined)
       .sort();
     if (disabledBy.length === 0) return { status: "enabled" };
     return {

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ApiError, type ErrorBody } from "@cleanroom/protocol";
-import { authenticateCaller } from "../auth/client-certificates.js";
+import { authenticateBearer, authenticateCaller } from "../auth/client-certificates.js";
 import type { ServiceContext } from "./context.js";
 import { buildOpenApi } from "./openapi.js";
 import { contractRoutes } from "./routes/contracts.js";
@@ -9,6 +9,7 @@ import { memberRoutes } from "./routes/members.js";
 import { proposalRoutes } from "./routes/proposals.js";
 import { serviceRoutes } from "./routes/service.js";
 import { userDocumentRoutes } from "./routes/user-documents.js";
+import { userInvitationRoutes } from "./routes/user-invitations.js";
 import { userRoutes } from "./routes/users.js";
 import { parseOrThrow, send, toRouterPath, type RouteDefinition } from "./route-table.js";
 
@@ -106,6 +107,7 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
     ...proposalRoutes(ctx),
     ...memberRoutes(ctx),
     ...userRoutes(ctx),
+    ...userInvitationRoutes(ctx),
     ...contractRoutes(ctx),
     ...userDocumentRoutes(ctx),
     ...eventRoutes(ctx),
@@ -122,10 +124,11 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
         }
         if (route.body && route.body !== "cose") checkJsonBody(request);
         const caller = route.auth === "caller" ? await authenticateCaller(ctx.ledger, ctx.jwtAuthenticator, request.raw) : undefined;
+        const token = route.auth === "bearer" ? await authenticateBearer(ctx.ledger, ctx.jwtAuthenticator, request.raw) : undefined;
         const params = route.params ? parseOrThrow(route.params, request.params, "InvalidParameter") : {};
         const query = route.query ? parseOrThrow(route.query, request.query, "InvalidParameter") : {};
         const body = route.body && route.body !== "cose" ? parseOrThrow(route.body, request.body, "InvalidInput") : request.body;
-        const output = await route.handler({ params, query, body, caller, request });
+        const output = await route.handler({ params, query, body, caller, token, request });
         return send(reply, route, output);
       },
     });

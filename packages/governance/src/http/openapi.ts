@@ -24,7 +24,8 @@ function parameters(route: RouteDefinition): unknown[] {
 
 const AUTH_TEXT = {
   signed: "Body is a COSE_Sign1 (ES384) signed by an Active member, as produced by CCF's ccf_cose_sign1.",
-  caller: "Caller presents the TLS client certificate of a registered member or user.",
+  caller: "Caller presents the TLS client certificate of a registered member or user, or an 'Authorization: Bearer <JWT>' of a registered user from a trusted issuer.",
+  bearer: "Caller presents an 'Authorization: Bearer <JWT>' of a trusted issuer; its oid need not be a registered user identity. Client certificates are not accepted.",
   none: "No authentication.",
 } as const;
 

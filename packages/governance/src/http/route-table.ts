@@ -1,14 +1,16 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, type ErrorCode, type Identity } from "@cleanroom/protocol";
 import type { z } from "zod";
+import type { VerifiedToken } from "../auth/jwt-issuers.js";
 
 /**
  * How an endpoint authenticates its caller:
  * - `signed`: the body is a COSE_Sign1 governance message (verified by the handler, which knows the message type);
  * - `caller`: a registered member or user, by TLS client certificate, or a JWT user by bearer token;
+ * - `bearer`: a bearer token of a trusted issuer only, whose `oid` need not be registered (invitees);
  * - `none`: anonymous.
  */
-export type AuthMode = "signed" | "caller" | "none";
+export type AuthMode = "signed" | "caller" | "bearer" | "none";
 
 type AnyObject = z.ZodObject;
 
@@ -17,6 +19,8 @@ export interface HandlerInput<P extends AnyObject, Q extends AnyObject, B> {
   query: z.infer<Q>;
   body: B;
   caller: Identity | undefined;
+  /** `bearer` routes: the verified token. */
+  token: VerifiedToken | undefined;
   request: FastifyRequest;
 }
 

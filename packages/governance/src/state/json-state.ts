@@ -1,4 +1,5 @@
 import type { StateReader, WriteTx } from "@cleanroom/ledger";
+import type { z } from "zod";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -31,4 +32,19 @@ export function writeJson(tx: WriteTx, map: string, key: string, value: unknown)
 export function readText(state: StateReader, map: string, key: string): string | undefined {
   const bytes = state.get(map, key);
   return bytes === undefined ? undefined : decodeText(bytes);
+}
+
+/**
+ * A stored JSON value parsed with `schema`; undefined when absent, not JSON, or not of the schema's shape. For state
+ * a replaceable constitution writes: a value that does not fit is treated as absent, so it never grants anything.
+ */
+export function readParsed<T>(schema: z.ZodType<T>, state: StateReader, map: string, key: string): T | undefined {
+  let value: unknown;
+  try {
+    value = readJson<unknown>(state, map, key);
+  } catch {
+    return undefined;
+  }
+  const result = schema.safeParse(value);
+  return result.success ? result.data : undefined;
 }

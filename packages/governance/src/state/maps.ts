@@ -20,6 +20,15 @@ export const Maps = {
   recentRequests: "public:cleanroom.gov.recent_requests",
   /** Users registered by JWT (`set_user_identity`): `oid` → `{accountType, invitationId?, data: {tenantId, identifier?}}`. */
   userIdentities: "public:ccf.gov.user_identities",
+  /** User invitations (`set_user_invitation_by_jwt_claims`): invitation id → `{accountType, claims: {name: [values]}}`. */
+  userInvitations: "public:ccf.gov.user_invitations",
+  /** Finalized invitations (`set_user_identity` with `invitationId`): invitation id → `{userId, tenantId, finalizedBy}`. */
+  acceptedUserInvitations: "public:ccf.gov.accepted_user_invitations",
+  /**
+   * Acceptances, written by the application when a matching token accepts: invitation id → `{status: "Accepted",
+   * userInfo: {userId, data: {tenantId}}, invitationVersion}`; valid only while the invitation is at that version.
+   */
+  userInvitationsInfo: "public:user_invitations_info",
   /** Trusted JWT issuers (`set_jwt_issuer`): issuer URL → `{auto_refresh, ca_cert_bundle?, audiences?}`. */
   jwtIssuers: "public:ccf.gov.jwt.issuers",
   /** Issuer URL → JWKS `{keys: [...]}`: given in the proposal, or fetched by the service for auto_refresh issuers. */

@@ -2,7 +2,7 @@ import type { StateReader, TxId, WriteTx } from "@cleanroom/ledger";
 import type { JwtIssuer, UserIdentity } from "@cleanroom/protocol";
 import { z } from "zod";
 import { storedPublicKeys, type PublicJwk } from "../auth/jwks.js";
-import { readJson, writeJson } from "./json-state.js";
+import { readJson, readParsed, writeJson } from "./json-state.js";
 import { Maps } from "./maps.js";
 
 // The constitution validates what it writes, but a consortium can replace the constitution: every stored value is
@@ -26,24 +26,13 @@ const StoredJwtRefreshSchema = z.object({ refreshedAt: z.string(), jwksUri: z.st
 /** `public:cleanroom.gov.jwt_refresh` values: the service's record of its last key refresh for an issuer. */
 export type StoredJwtRefresh = z.infer<typeof StoredJwtRefreshSchema>;
 
-function parsed<T>(schema: z.ZodType<T>, state: StateReader, map: string, key: string): T | undefined {
-  let value: unknown;
-  try {
-    value = readJson<unknown>(state, map, key);
-  } catch {
-    return undefined;
-  }
-  const result = schema.safeParse(value);
-  return result.success ? result.data : undefined;
-}
-
 function sameTx(a: TxId | undefined, b: TxId | undefined): boolean {
   return a !== undefined && b !== undefined && a.view === b.view && a.seqno === b.seqno;
 }
 
 /** A JWT user registered by `set_user_identity`, by its `oid`; undefined when absent (or unreadable). */
 export function getUserIdentity(state: StateReader, id: string): UserIdentity | undefined {
-  const stored = parsed(StoredUserIdentitySchema, state, Maps.userIdentities, id);
+  const stored = readParsed(StoredUserIdentitySchema, state, Maps.userIdentities, id);
   if (!stored) return undefined;
   const { tenantId, identifier } = stored.data;
   return {
@@ -66,7 +55,7 @@ export function listUserIdentities(state: StateReader): UserIdentity[] {
 
 /** A trusted issuer's configuration and the transaction that last wrote it (to detect changes during a refresh). */
 export function getJwtIssuer(state: StateReader, issuer: string): { config: StoredJwtIssuer; version: TxId | undefined } | undefined {
-  const config = parsed(StoredJwtIssuerSchema, state, Maps.jwtIssuers, issuer);
+  const config = readParsed(StoredJwtIssuerSchema, state, Maps.jwtIssuers, issuer);
   return config ? { config, version: state.version(Maps.jwtIssuers, issuer) } : undefined;
 }
 
@@ -94,7 +83,7 @@ export function getJwtSigningKeys(state: StateReader, issuer: string): PublicJwk
 export function getCurrentJwtRefresh(state: StateReader, issuer: string): StoredJwtRefresh | undefined {
   if (!sameTx(state.version(Maps.jwtRefresh, issuer), state.version(Maps.jwtPublicSigningKeys, issuer))) return undefined;
   if (!state.has(Maps.jwtPublicSigningKeys, issuer)) return undefined;
-  return parsed(StoredJwtRefreshSchema, state, Maps.jwtRefresh, issuer);
+  return readParsed(StoredJwtRefreshSchema, state, Maps.jwtRefresh, issuer);
 }
 
 /** Stores keys fetched from an auto_refresh issuer together with the record of the refresh. */
