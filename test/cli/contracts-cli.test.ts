@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GovernanceClient } from "@cleanroom/governance-client";
-import type { AuditEvent, Contract, Invitation, JwtIssuer, ProposalInfo, RuntimeOptionStatus, UserDocument, UserDocumentList, WriteResult } from "@cleanroom/protocol";
+import type { AuditEvent, CleanRoomPolicy, Contract, Invitation, JwtIssuer, ProposalInfo, RuntimeOptionStatus, UserDocument, UserDocumentList, WriteResult } from "@cleanroom/protocol";
 import { cli, type CliResult } from "../support/cli.js";
 import { makeIdentity, startConsortium, type Consortium, type TestIdentity } from "../support/consortium.js";
 
@@ -142,6 +142,21 @@ describe("contracts through the CLI", () => {
     const logging = await jsonAs<ProposalInfo>("m0", "governance", "contract", "runtime-option", "propose", "--id", "c1", "--option", "logging", "--action", "enable");
     expect(logging.proposalState).toBe("Open");
     expect((await get("logging")).proposalIds).toEqual([logging.proposalId]);
+  });
+
+  it("proposes and shows the clean-room policy", async () => {
+    const hostData = "73973b78d70cc68353426de188db5dfc57e5b766e399935fb73a61127ea26d20";
+    expect(ok(await runAs("m1", "governance", "contract", "clean-room-policy", "show", "--id", "c1")).stdout).toMatch(/no policy/);
+    const claims = JSON.stringify({ "x-ms-sevsnpvm-hostdata": [hostData], "x-ms-sevsnpvm-is-debuggable": false });
+    const proposal = await jsonAs<ProposalInfo>("m0", "governance", "contract", "clean-room-policy", "propose", "--id", "c1", "--type", "add", "--claims", claims);
+    expect(proposal.proposalState).toBe("Open");
+    const pending = await jsonAs<CleanRoomPolicy>("m1", "governance", "contract", "clean-room-policy", "show", "--id", "c1");
+    expect(pending).toEqual({ proposalIds: [proposal.proposalId], policy: {}, policies: {} });
+    for (const name of ["m0", "m1", "m2"]) ok(await runAs(name, "governance", "proposal", "vote", "--proposal-id", proposal.proposalId, "--action", "accept"));
+    const table = ok(await runAs("m1", "governance", "contract", "clean-room-policy", "show", "--id", "c1")).stdout;
+    expect(table).toMatch(new RegExp(`snp-caci\\s+x-ms-sevsnpvm-hostdata\\s+${hostData}`));
+    expect(table).toMatch(/x-ms-sevsnpvm-is-debuggable\s+false/);
+    fails(await runAs("m0", "governance", "contract", "clean-room-policy", "propose", "--id", "c1", "--type", "add", "--claims", '{"pcr0": "00"}'), /ProposalFailedToValidate/);
   });
 });
 

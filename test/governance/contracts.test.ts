@@ -1,7 +1,7 @@
 // Contracts: reference upstream-governance.md §2.1, §3.1–§3.3 and the §5 scenarios 6–27 (those that need an
 // attested clean room are covered where attestation is built) and 55–56.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ContractSchema, EventListSchema, RuntimeOptionStatusSchema, type Contract } from "@cleanroom/protocol";
+import { CleanRoomPolicySchema, ContractSchema, EventListSchema, RuntimeOptionStatusSchema, type Contract } from "@cleanroom/protocol";
 import { appRequest, errorCode, type AppResponse } from "../support/app-requests.js";
 import { startConsortium, type Consortium, type TestIdentity } from "../support/consortium.js";
 
@@ -363,6 +363,73 @@ describe("contract runtime options (23-25, 27)", () => {
         .catch((e: unknown) => e)) as { code: string; message: string };
       expect(error.code).toBe("ProposalFailedToValidate");
       expect(error.message).toContain(`can only be proposed once contract '${id}' has been accepted.`);
+    }
+  });
+});
+
+describe("clean-room policies (27, reference §3.6)", () => {
+  const HOST_A = "73973b78d70cc68353426de188db5dfc57e5b766e399935fb73a61127ea26d20";
+  const HOST_B = "7ec5120f0f497e22b18e59ed702ed82e2732562245c9a944f54cd41db4f491af";
+  const policyOf = async (id: string) => CleanRoomPolicySchema.parse((await call(m1(), "GET", `/app/contracts/${id}/cleanroompolicy`)).body);
+  const proposePolicy = (id: string, args: Record<string, unknown>) =>
+    m0().client.createProposal({ actions: [{ name: "set_clean_room_policy", args: { contractId: id, ...args } }] });
+  const unanimous = async (proposalId: string) => {
+    for (const m of [m0(), m1(), m2()]) await m.client.vote(proposalId, m.id, true);
+    return (await m0().client.proposal(proposalId)).proposalState;
+  };
+
+  it("can only be proposed once the contract is accepted (27)", async () => {
+    const id = newId("policy-draft");
+    await putContract(id, {});
+    const error = (await proposePolicy(id, { type: "add", claims: { "x-ms-sevsnpvm-hostdata": HOST_A } }).catch((e: unknown) => e)) as { code: string; message: string };
+    expect(error.code).toBe("ProposalFailedToValidate");
+    expect(error.message).toContain(`set_clean_room_policy can only be proposed once contract '${id}' has been accepted.`);
+  });
+
+  it("adds and removes allowed values by unanimous, vetoable proposals; booleans replace", async () => {
+    const id = newId("policy");
+    await acceptedContract(id);
+    expect(await policyOf(id)).toEqual({ proposalIds: [], policy: {}, policies: {} });
+    const first = (await proposePolicy(id, { type: "add", claims: { "x-ms-sevsnpvm-hostdata": [HOST_A], "x-ms-sevsnpvm-is-debuggable": false } })).value;
+    expect((await policyOf(id)).proposalIds).toEqual([first.proposalId]);
+    expect(await unanimous(first.proposalId)).toBe("Accepted");
+    expect((await policyOf(id)).policy).toEqual({ "x-ms-sevsnpvm-hostdata": [HOST_A], "x-ms-sevsnpvm-is-debuggable": [false] });
+
+    const second = (await proposePolicy(id, { type: "add", claims: { "x-ms-sevsnpvm-hostdata": [HOST_A, HOST_B], "x-ms-sevsnpvm-is-debuggable": true } })).value;
+    expect(await unanimous(second.proposalId)).toBe("Accepted");
+    expect((await policyOf(id)).policy).toEqual({ "x-ms-sevsnpvm-hostdata": [HOST_A, HOST_B], "x-ms-sevsnpvm-is-debuggable": [true] });
+
+    const vetoed = (await proposePolicy(id, { type: "remove", claims: { "x-ms-sevsnpvm-hostdata": HOST_B } })).value;
+    expect((await m2().client.vote(vetoed.proposalId, m2().id, false)).value.proposalState).toBe("Rejected");
+
+    const removal = (await proposePolicy(id, { type: "remove", claims: { "x-ms-sevsnpvm-hostdata": HOST_A, "x-ms-sevsnpvm-is-debuggable": true } })).value;
+    expect(await unanimous(removal.proposalId)).toBe("Accepted");
+    expect((await policyOf(id)).policy).toEqual({ "x-ms-sevsnpvm-hostdata": [HOST_B] });
+
+    const jwt = (await proposePolicy(id, { type: "add", policyType: "jwt", claims: { sub: "workload", tid: ["t1", "t2"] } })).value;
+    expect(await unanimous(jwt.proposalId)).toBe("Accepted");
+    expect((await policyOf(id)).policies.jwt).toEqual({ sub: ["workload"], tid: ["t1", "t2"] });
+
+    const events = EventListSchema.parse((await call(m0(), "GET", `/app/contracts/${id}/events?scope=governance&from_seqno=1`)).body).value;
+    expect(events.filter((e) => (e.data as { type: string }).type === "contract.cleanroompolicy.changed")).toHaveLength(4);
+  });
+
+  it("refuses claims the verifiers never produce, malformed values and removals of absent values", async () => {
+    const id = newId("policy-bad");
+    await acceptedContract(id);
+    for (const [args, why] of [
+      [{ type: "add", claims: { "x-ms-sevsnpvm-reportid": "00" } }, "is not a snp-caci claim"],
+      [{ type: "add", claims: { "vm-configuration-secure-boot": true } }, "is not a snp-caci claim"],
+      [{ type: "add", claims: { "x-ms-sevsnpvm-hostdata": "ABC" } }, "64 lowercase hex"],
+      [{ type: "add", claims: { "x-ms-sevsnpvm-hostdata": [] } }, "1 to 64 values"],
+      [{ type: "add", claims: {} }, "at least one claim"],
+      [{ type: "add", policyType: "snp-cvm", claims: { pcr0: "00" } }, "policyType must be one of"],
+      [{ type: "replace", claims: { sub: "x" } }, "add or remove"],
+      [{ type: "remove", claims: { "x-ms-sevsnpvm-hostdata": HOST_A } }, "no value"],
+    ] as const) {
+      const error = (await proposePolicy(id, args).catch((e: unknown) => e)) as { code: string; message: string };
+      expect(error.code, JSON.stringify(args)).toBe("ProposalFailedToValidate");
+      expect(error.message, JSON.stringify(args)).toContain(why);
     }
   });
 });

@@ -9,6 +9,7 @@ import {
   EventListSchema,
   JwtIssuerListSchema,
   RuntimeOptionStatusSchema,
+  CleanRoomPolicySchema,
   UserDocumentListSchema,
   UserDocumentSchema,
   UserIdentityListSchema,
@@ -41,6 +42,8 @@ import {
   type PutContractBody,
   type PutUserDocumentBody,
   type RuntimeOptionAction,
+  type CleanRoomPolicy,
+  type SetCleanRoomPolicyArgs,
   type RuntimeOptionStatus,
   type SetContractArgs,
   type UserDocument,
@@ -353,6 +356,16 @@ export class GovernanceClient {
     action: RuntimeOptionAction,
   ): Promise<Written<ProposalInfo>> {
     return this.createProposal({ actions: [{ name: CONTRACT_RUNTIME_OPTION_ACTIONS[option][action], args: { contractId } }] });
+  }
+
+  /** The contract's clean-room policies and the open proposals that would change them. */
+  cleanRoomPolicy(contractId: string): Promise<CleanRoomPolicy> {
+    return this.get(`${contractPath(contractId)}/cleanroompolicy`, CleanRoomPolicySchema);
+  }
+
+  /** Proposes adding or removing allowed claim values of an accepted contract's clean-room policy. */
+  proposeCleanRoomPolicy(args: SetCleanRoomPolicyArgs): Promise<Written<ProposalInfo>> {
+    return this.createProposal({ actions: [{ name: "set_clean_room_policy", args }] });
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -94,6 +94,35 @@ export const CONTRACT_RUNTIME_OPTION_ACTIONS = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
+// Clean-room policies
+
+/** Attestation kinds a policy can be written for: SEV-SNP confidential containers, and JWT workloads. */
+export const PolicyTypeSchema = z.enum(["snp-caci", "jwt"]);
+export type PolicyType = z.infer<typeof PolicyTypeSchema>;
+export const PolicyClaimValueSchema = z.union([z.string(), z.boolean(), z.number().int().nonnegative()]);
+/** Claim → allowed values: a workload matches when each claim's value is one of them. */
+export const PolicyClaimsSchema = z.record(z.string(), z.array(PolicyClaimValueSchema));
+export type PolicyClaims = z.infer<typeof PolicyClaimsSchema>;
+
+/** `set_clean_room_policy` arguments: add or remove allowed values (booleans replace). */
+export interface SetCleanRoomPolicyArgs {
+  contractId: string;
+  type: "add" | "remove";
+  policyType?: PolicyType;
+  claims: Record<string, z.infer<typeof PolicyClaimValueSchema> | Array<z.infer<typeof PolicyClaimValueSchema>>>;
+}
+
+export const CleanRoomPolicySchema = z.object({
+  /** Open set_clean_room_policy proposals for the contract. */
+  proposalIds: z.array(z.string()),
+  /** The snp-caci policy (the reference's single `policy`). */
+  policy: PolicyClaimsSchema,
+  /** Every policy type's claims. */
+  policies: z.partialRecord(PolicyTypeSchema, PolicyClaimsSchema),
+});
+export type CleanRoomPolicy = z.infer<typeof CleanRoomPolicySchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
 // User documents
 
 export const ApproverIdTypeSchema = z.enum(["member", "user"]);
@@ -235,6 +264,8 @@ export const GOVERNANCE_EVENT_TYPES = [
   "contract.failed",
   "contract.runtimeoption.proposed",
   "contract.runtimeoption.changed",
+  "contract.cleanroompolicy.proposed",
+  "contract.cleanroompolicy.changed",
   "contract.consent.changed",
   "userdocument.approved",
   "userdocument.rejected",

@@ -1,9 +1,13 @@
 import { Option, type Command } from "commander";
 import {
+  PolicyTypeSchema,
   ContractRuntimeOptionSchema,
   ContractStateSchema,
   RuntimeOptionActionSchema,
+  type CleanRoomPolicy,
   type Contract,
+  type PolicyType,
+  type SetCleanRoomPolicyArgs,
   type ContractRuntimeOption,
   type ContractState,
   type RuntimeOptionAction,
@@ -95,6 +99,55 @@ function registerRuntimeOptionCommands(contract: Command, run: Run): void {
   );
 }
 
+/** A policy as table rows: one per policy type and claim, with its allowed values. */
+function policyRows(policy: CleanRoomPolicy): Array<{ type: string; claim: string; values: string }> {
+  return Object.entries(policy.policies).flatMap(([type, claims]) =>
+    Object.entries(claims ?? {}).map(([claim, values]) => ({ type, claim, values: values.map((v) => String(v)).join(", ") })),
+  );
+}
+
+function registerCleanRoomPolicyCommands(contract: Command, run: Run): void {
+  const policy = contract
+    .command("clean-room-policy")
+    .description("The claims an attested workload must satisfy for this contract (SEV-SNP host data, debug policy, ...; or a JWT workload's claims).");
+
+  run(policy.command("show").description("Show the contract's clean-room policy and open proposals to change it.").requiredOption(...ID), async (ctx, options: { id: string }) => {
+    const value = await (await ctx.client()).cleanRoomPolicy(options.id);
+    ctx.printer.value(value, () => {
+      const rows = policyRows(value);
+      const table = rows.length === 0 ? "no policy: no workload can attest for this contract yet\n" : formatTable(rows, [
+        { header: "TYPE", value: (r) => r.type },
+        { header: "CLAIM", value: (r) => r.claim },
+        { header: "ALLOWED VALUES", value: (r) => r.values },
+      ]);
+      return `${table}open proposals: ${value.proposalIds.join(", ") || "none"}\n`;
+    });
+  });
+
+  run(
+    policy
+      .command("propose")
+      .description("Propose adding or removing allowed claim values (needs every counted member; any member can veto). Booleans replace.")
+      .requiredOption(...ID)
+      .addOption(new Option("--type <type>", "add or remove values").choices(["add", "remove"]).makeOptionMandatory())
+      .addOption(new Option("--policy-type <type>", "attestation kind").choices(PolicyTypeSchema.options).default("snp-caci"))
+      .requiredOption("--claims <json>", 'claims and values, e.g. {"x-ms-sevsnpvm-hostdata": ["<64 hex>"], "x-ms-sevsnpvm-is-debuggable": false} (JSON or @file)'),
+    async (ctx, options: { id: string; type: "add" | "remove"; policyType: PolicyType; claims: string }) => {
+      const claims = jsonArgument(ctx, options.claims, "--claims");
+      if (typeof claims !== "object" || claims === null || Array.isArray(claims)) throw new Error("--claims must be a JSON object of claim names to values.");
+      const client = await ctx.client();
+      const { value, transactionId } = await client.proposeCleanRoomPolicy({
+        contractId: options.id,
+        type: options.type,
+        policyType: options.policyType,
+        claims: claims as SetCleanRoomPolicyArgs["claims"],
+      });
+      ctx.printer.note(`proposal ${value.proposalId} to ${options.type} ${options.policyType} policy claims is ${value.proposalState} (transaction ${transactionId ?? "?"})`);
+      await printProposal(ctx, client, value);
+    },
+  );
+}
+
 export function registerGovernanceContractCommands(governance: Command, run: Run): void {
   const contract = governance.command("contract").description("Contracts: drafts, proposals and votes, runtime options.");
 
@@ -162,4 +215,5 @@ export function registerGovernanceContractCommands(governance: Command, run: Run
   );
 
   registerRuntimeOptionCommands(contract, run);
+  registerCleanRoomPolicyCommands(contract, run);
 }

@@ -41,9 +41,18 @@ function contractEvents(record: ProposalRecord, previous: StoredProposalInfo | u
   return events;
 }
 
+/** The event family a proposal action about a contract is recorded under, if it is about a contract. */
+function familyOf(actionName: string): "contract" | "runtimeoption" | "cleanroompolicy" | undefined {
+  if (actionName === "set_contract") return "contract";
+  if (actionName.startsWith("set_contract_runtime_options_")) return "runtimeoption";
+  if (actionName === "set_clean_room_policy") return "cleanroompolicy";
+  return undefined;
+}
+
 /**
- * Audits proposals about contracts: a set_contract proposal's creation and outcome become `contract.*` events, and
- * logging/telemetry proposals `contract.runtimeoption.*` events, in the contract's log.
+ * Audits proposals about contracts: a set_contract proposal's creation and outcome become `contract.*` events,
+ * logging/telemetry proposals `contract.runtimeoption.*` and policy proposals `contract.cleanroompolicy.*` events,
+ * in the contract's log.
  */
 export function contractProposalAuditor(clock: () => number): ProposalObserver {
   return (tx, record, previous) => {
@@ -52,17 +61,17 @@ export function contractProposalAuditor(clock: () => number): ProposalObserver {
     for (const action of proposalActions(tx, record.id)) {
       const contractId = action.args.contractId;
       if (typeof contractId !== "string") continue;
-      const isContract = action.name === "set_contract";
-      const isOption = action.name.startsWith("set_contract_runtime_options_");
-      if (!isContract && !isOption) continue;
+      const family = familyOf(action.name);
+      if (family === undefined) continue;
       for (const { suffix } of events) {
-        const type = isContract
-          ? (`contract.${suffix}` as GovernanceEventType)
-          : suffix === "proposed"
-            ? "contract.runtimeoption.proposed"
-            : suffix === "accepted"
-              ? "contract.runtimeoption.changed"
-              : undefined;
+        const type =
+          family === "contract"
+            ? (`contract.${suffix}` as GovernanceEventType)
+            : suffix === "proposed"
+              ? (`contract.${family}.proposed` as const)
+              : suffix === "accepted"
+                ? (`contract.${family}.changed` as const)
+                : undefined;
         if (type === undefined) continue;
         recordGovernanceEvent(tx, clock, contractId, type, {
           proposalId: record.id,

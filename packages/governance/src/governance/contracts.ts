@@ -4,6 +4,7 @@ import {
   CONTRACT_RUNTIME_OPTION_ACTIONS,
   formatTxId,
   IdentityIdSchema,
+  type CleanRoomPolicy,
   type Contract,
   type ContractRuntimeOption,
   type ContractState,
@@ -16,6 +17,7 @@ import type { ConstitutionEngine } from "../constitution/engine.js";
 import {
   contractExists,
   getAcceptedContract,
+  getCleanRoomPolicies,
   getDraftContract,
   rawRequiredMembers,
   requiredMembersOf,
@@ -198,4 +200,11 @@ export function setExecutionConsent(
   writeJson(tx, Maps.contractsExecutionStatus, contractId, { ...consent, [caller.id]: status });
   recordGovernanceEvent(tx, clock, contractId, "contract.consent.changed", { option, status }, caller);
   return contractRuntimeOptionStatus(tx, contractId, option);
+}
+
+/** The contract's clean-room policies and the open proposals that would change them (reference §2.2). */
+export function cleanRoomPolicyView(state: StateReader, contractId: string): CleanRoomPolicy {
+  const policies = getCleanRoomPolicies(state, contractId);
+  const proposalIds = openProposalsWith(state, (a) => a.name === "set_clean_room_policy" && a.args.contractId === contractId);
+  return { proposalIds, policy: policies["snp-caci"] ?? {}, policies };
 }

@@ -1,4 +1,5 @@
 import type { StateReader } from "@cleanroom/ledger";
+import type { PolicyClaims, PolicyType } from "@cleanroom/protocol";
 import { readJson } from "./json-state.js";
 import { Maps } from "./maps.js";
 
@@ -56,4 +57,11 @@ export function rawRequiredMembers(data: unknown): unknown {
 export function requiredMembersOf(data: unknown): string[] | undefined {
   const raw = rawRequiredMembers(data);
   return Array.isArray(raw) && raw.every((id) => typeof id === "string") ? raw : undefined;
+}
+
+/** `public:ccf.gov.cleanroom_policies` values: per policy type, claim → allowed values. */
+export type StoredCleanRoomPolicies = Partial<Record<PolicyType, PolicyClaims>>;
+
+export function getCleanRoomPolicies(state: StateReader, contractId: string): StoredCleanRoomPolicies {
+  return readJson<StoredCleanRoomPolicies>(state, Maps.cleanRoomPolicies, contractId) ?? {};
 }

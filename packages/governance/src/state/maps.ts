@@ -45,6 +45,8 @@ export const Maps = {
   /** Contract id → "enabled" | "disabled". Written only by the constitution. */
   contractsLoggingStatus: "public:ccf.gov.contracts_logging_status",
   contractsTelemetryStatus: "public:ccf.gov.contracts_telemetry_status",
+  /** Contract id → `{"snp-caci"?: {claim: [values]}, "jwt"?: {...}}`. Written only by the constitution. */
+  cleanRoomPolicies: "public:ccf.gov.cleanroom_policies",
   /** `<contractId>/<documentId>` → stored user document; the key's version is the document's version. */
   userDocuments: "public:user_documents",
   /** `<contractId>/<documentId>/<approverIdType>:<approverId>` → `{action, version}`; the key's version is the approval's transaction. */

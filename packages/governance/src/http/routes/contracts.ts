@@ -1,5 +1,6 @@
 import {
   ApiError,
+  CleanRoomPolicySchema,
   ContractListQuerySchema,
   ContractListSchema,
   ContractRuntimeOptionSchema,
@@ -13,7 +14,14 @@ import {
 } from "@cleanroom/protocol";
 import { z } from "zod";
 import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
-import { contractRuntimeOptionStatus, contractView, listContracts, putContract, setExecutionConsent } from "../../governance/contracts.js";
+import {
+  cleanRoomPolicyView,
+  contractRuntimeOptionStatus,
+  contractView,
+  listContracts,
+  putContract,
+  setExecutionConsent,
+} from "../../governance/contracts.js";
 import { requireActiveMember } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
@@ -46,6 +54,22 @@ export function contractRoutes(ctx: ServiceContext): RouteDefinition[] {
         const contract = contractView(ctx.ledger, ctx.engine, params.contractId);
         if (!contract) throw new ApiError("ContractNotFound", `Contract ${params.contractId} does not exist.`);
         return { body: contract, headers: await durableRead(ctx.ledger) };
+      },
+    });
+  const readPolicy = (method: "GET" | "POST") =>
+    defineRoute({
+      method,
+      path: "/app/contracts/{contractId}/cleanroompolicy",
+      summary: method === "GET" ? "Show a contract's clean-room policy" : "Show a contract's clean-room policy (CCF-style POST read)",
+      description:
+        "The claims an attested workload must satisfy (`policy`: SEV-SNP confidential containers; `policies`: every type, including `jwt`), and the open `set_clean_room_policy` proposals.",
+      tag: "Contracts",
+      auth: "caller",
+      params: ContractParams,
+      response: { status: 200, description: "The policy.", schema: CleanRoomPolicySchema },
+      errors: READ_ERRORS,
+      async handler({ params }) {
+        return { body: cleanRoomPolicyView(ctx.ledger, params.contractId), headers: await durableRead(ctx.ledger) };
       },
     });
   const setConsent = (action: "enable" | "disable") =>
@@ -134,5 +158,7 @@ export function contractRoutes(ctx: ServiceContext): RouteDefinition[] {
     }),
     setConsent("enable"),
     setConsent("disable"),
+    readPolicy("GET"),
+    readPolicy("POST"),
   ];
 }
