@@ -84,6 +84,8 @@ const EXPECTED: Record<string, Row> = {
   "POST /app/contracts/{contractId}/runtimeoptions/{option}/disable":                             row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          MEMBER_ONLY, MEMBER_ONLY, OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/contracts/{contractId}/cleanroompolicy":                                              row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "POST /app/contracts/{contractId}/cleanroompolicy":                                             row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "PUT /app/contracts/{contractId}/secrets/{secretName}":                                         row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "GET /app/contracts/{contractId}/secrets":                                                      row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/contracts/{contractId}/userdocuments":                                                row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "PUT /app/contracts/{contractId}/userdocuments/{documentId}":                                   row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/contracts/{contractId}/userdocuments/{documentId}":                                   row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
@@ -194,6 +196,8 @@ const REQUESTS: Record<string, (column: Column) => Promise<CellRequest> | CellRe
   "POST /app/contracts/{contractId}/runtimeoptions/{option}/disable": () => ({ method: "POST", path: contractPath("/runtimeoptions/execution/disable") }),
   "GET /app/contracts/{contractId}/cleanroompolicy": () => ({ method: "GET", path: contractPath("/cleanroompolicy") }),
   "POST /app/contracts/{contractId}/cleanroompolicy": () => ({ method: "POST", path: contractPath("/cleanroompolicy") }),
+  "PUT /app/contracts/{contractId}/secrets/{secretName}": (column) => ({ method: "PUT", path: contractPath(`/secrets/${fresh(column)}`), body: { value: "s3cret" } }),
+  "GET /app/contracts/{contractId}/secrets": () => ({ method: "GET", path: contractPath("/secrets") }),
   "GET /app/contracts/{contractId}/userdocuments": () => ({ method: "GET", path: contractPath("/userdocuments?labelSelector=kind:dataset") }),
   "PUT /app/contracts/{contractId}/userdocuments/{documentId}": (column) => ({
     method: "PUT",

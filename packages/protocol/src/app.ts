@@ -123,6 +123,18 @@ export const CleanRoomPolicySchema = z.object({
 export type CleanRoomPolicy = z.infer<typeof CleanRoomPolicySchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
+// Secrets (the KMS): stored sealed in the ledger, released only to attested workloads (issue 4)
+
+/** Longest secret value, in characters (the reference's limit). */
+export const MAX_SECRET_LENGTH = 25_600;
+
+/** `PUT /app/contracts/{contractId}/secrets/{secretName}`; `value` is optional only so its absence gets ValueMissing. */
+export const PutSecretBodySchema = z.strictObject({ value: z.string().optional() });
+export const SecretIdResultSchema = z.object({ secretId: z.string() });
+export const SecretListSchema = z.object({ value: z.array(z.object({ secretId: z.string() })) });
+export type SecretList = z.infer<typeof SecretListSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
 // User documents
 
 export const ApproverIdTypeSchema = z.enum(["member", "user"]);
@@ -266,6 +278,7 @@ export const GOVERNANCE_EVENT_TYPES = [
   "contract.runtimeoption.changed",
   "contract.cleanroompolicy.proposed",
   "contract.cleanroompolicy.changed",
+  "contract.secret.set",
   "contract.consent.changed",
   "userdocument.approved",
   "userdocument.rejected",

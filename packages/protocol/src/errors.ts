@@ -93,6 +93,10 @@ export const ERROR_CATALOGUE = {
   UserDocumentNotAccepted: { status: 400, description: "The operation needs an accepted document." },
   InvalidUserDocumentRuntimeOption: { status: 400, description: "User documents support the runtime options `execution` and `telemetry`." },
 
+  // Secrets
+  ValueMissing: { status: 400, description: "The request body has no secret `value` (or it is empty)." },
+  ValueTooLarge: { status: 400, description: "The secret value is longer than 25600 characters." },
+
   // Events and users
   ReservedEventScope: { status: 400, description: "This event scope is written only by the service (governance decisions)." },
   UserIdentityNotFound: { status: 404, description: "No user identity has this id." },

@@ -7,6 +7,7 @@ import { contractRoutes } from "./routes/contracts.js";
 import { eventRoutes } from "./routes/events.js";
 import { memberRoutes } from "./routes/members.js";
 import { proposalRoutes } from "./routes/proposals.js";
+import { secretRoutes } from "./routes/secrets.js";
 import { serviceRoutes } from "./routes/service.js";
 import { userDocumentRoutes } from "./routes/user-documents.js";
 import { userInvitationRoutes } from "./routes/user-invitations.js";
@@ -111,6 +112,7 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
     ...contractRoutes(ctx),
     ...userDocumentRoutes(ctx),
     ...eventRoutes(ctx),
+    ...secretRoutes(ctx),
     ...serviceRoutes(ctx, openApi),
   );
 

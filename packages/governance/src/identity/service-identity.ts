@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, X509Certificate } from "node:crypto";
+import { createHash, createPublicKey, randomBytes, X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createEndorsedCertificate, createSelfSignedCertificate, generateP384KeyPair, type KeyPairPem } from "@cleanroom/crypto";
@@ -14,6 +14,10 @@ export interface ServiceIdentity {
   nodeCertificatePem: string;
   /** Lowercase hex SHA-256 of the node public key (SPKI DER). */
   nodeId: string;
+  /** AES-256 key sealing secrets in the ledger (`secrets_key.bin`); never written to the ledger itself. */
+  secretsKey: Buffer;
+  /** First 16 hex digits of the key's SHA-256: names the key in sealed values, so a rotation can tell them apart. */
+  secretsKeyId: string;
 }
 
 const RENEW_BEFORE_MS = 30 * 86_400_000;
@@ -35,6 +39,19 @@ function keyPair(path: string): KeyPairPem {
   const pair = generateP384KeyPair();
   writeSecret(path, pair.privateKeyPem);
   return pair;
+}
+
+/** The secrets key, created on first start: 32 random bytes, readable only by the service's user. */
+function secretsKey(path: string): Buffer {
+  if (existsSync(path)) {
+    const key = readFileSync(path);
+    if (key.length !== 32) throw new Error(`${path} must hold exactly 32 bytes (an AES-256 key); it holds ${key.length}.`);
+    return key;
+  }
+  const key = randomBytes(32);
+  writeFileSync(path, key, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return key;
 }
 
 function nodeCertificateUsable(pem: string, serviceCertificatePem: string, hostnames: string[]): boolean {
@@ -76,7 +93,10 @@ export async function loadOrCreateServiceIdentity(dir: string, hostnames: string
     writeFileSync(nodeCertPath, pem);
   }
   const spki = createPublicKey(node.privateKeyPem).export({ type: "spki", format: "der" });
+  const sealing = secretsKey(join(dir, "secrets_key.bin"));
   return {
+    secretsKey: sealing,
+    secretsKeyId: createHash("sha256").update(sealing).digest("hex").slice(0, 16),
     serviceKeyPem: service.privateKeyPem,
     serviceCertificatePem,
     nodeKeyPem: node.privateKeyPem,

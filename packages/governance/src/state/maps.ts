@@ -60,6 +60,11 @@ export const Maps = {
   signatures: "public:ccf.internal.signatures",
 } as const;
 
+/** Secrets of one contract: `<owner>_<name>` → SealedValue (AES-256-GCM under the service's secrets key). */
+export function secretsMap(contractId: string): string {
+  return `secrets-${contractId}`;
+}
+
 /** Audit events of one contract: zero-padded counter → `{id, scope, timestamp, data, writer}`. */
 export function eventsMap(contractId: string): string {
   return `public:events-${contractId}`;
