@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, randomBytes, X509Certificate } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createEndorsedCertificate, createSelfSignedCertificate, generateP384KeyPair, type KeyPairPem } from "@cleanroom/crypto";
 
@@ -49,8 +49,11 @@ function secretsKey(path: string): Buffer {
     return key;
   }
   const key = randomBytes(32);
-  writeFileSync(path, key, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  // Written aside and renamed: a crash mid-write must never leave a short key that would lock every secret away.
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, key, { mode: 0o600, flush: true });
+  chmodSync(temp, 0o600);
+  renameSync(temp, path);
   return key;
 }
 
