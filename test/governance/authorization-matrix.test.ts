@@ -86,6 +86,10 @@ const EXPECTED: Record<string, Row> = {
   "POST /app/contracts/{contractId}/cleanroompolicy":                                             row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "PUT /app/contracts/{contractId}/secrets/{secretName}":                                         row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/contracts/{contractId}/secrets":                                                      row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "GET /app/oidc/.well-known/openid-configuration":                                               row(OK,              OK,              OK,            OK,          OK,          OK,          OK,            OK,             OK),
+  "GET /app/oidc/keys":                                                                           row(OK,              OK,              OK,            OK,          OK,          OK,          OK,            OK,             OK),
+  "POST /app/oidc/generateSigningKey":                                                            row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          MEMBER_ONLY, MEMBER_ONLY, OTHER_TENANT,  UNREGISTERED,   OK),
+  "POST /app/oidc/issuerInfo":                                                                    row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/contracts/{contractId}/userdocuments":                                                row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "PUT /app/contracts/{contractId}/userdocuments/{documentId}":                                   row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/contracts/{contractId}/userdocuments/{documentId}":                                   row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
@@ -148,7 +152,9 @@ beforeAll(async () => {
     { name: "set_jwt_issuer", args: { issuer: idp.issuer, auto_refresh: true, ca_cert_bundle: idp.certificatePem } },
     { name: "set_user_identity", args: { id: JWT_USER.oid, data: { tenantId: JWT_USER.tid } } },
     { name: "set_user_invitation_by_jwt_claims", args: { invitationId: INVITATION, type: "add", claims: { tid: JWT_USER.tid } } },
+    { name: "enable_oidc_issuer", args: { issuer_url: "https://issuer.example.com/matrix" } },
   ]);
+  expect((await appRequest(consortium.service, m0, "POST", "/app/oidc/generateSigningKey")).status).toBe(200);
   const [userToken, otherTenantToken, unregisteredToken] = await Promise.all([idp.token("user"), idp.token("other-tenant"), idp.token("unregistered")]);
   const jwtUser: Actor = { token: userToken, id: JWT_USER.oid, kind: "user" };
   const certUserActor: Actor = { certificatePem: certUser.certificatePem, keys: certUser.keys, id: certUser.id, kind: "user" };
@@ -198,6 +204,10 @@ const REQUESTS: Record<string, (column: Column) => Promise<CellRequest> | CellRe
   "POST /app/contracts/{contractId}/cleanroompolicy": () => ({ method: "POST", path: contractPath("/cleanroompolicy") }),
   "PUT /app/contracts/{contractId}/secrets/{secretName}": (column) => ({ method: "PUT", path: contractPath(`/secrets/${fresh(column)}`), body: { value: "s3cret" } }),
   "GET /app/contracts/{contractId}/secrets": () => ({ method: "GET", path: contractPath("/secrets") }),
+  "GET /app/oidc/.well-known/openid-configuration": () => ({ method: "GET", path: "/app/oidc/.well-known/openid-configuration" }),
+  "GET /app/oidc/keys": () => ({ method: "GET", path: "/app/oidc/keys" }),
+  "POST /app/oidc/generateSigningKey": () => ({ method: "POST", path: "/app/oidc/generateSigningKey" }),
+  "POST /app/oidc/issuerInfo": () => ({ method: "POST", path: "/app/oidc/issuerInfo" }),
   "GET /app/contracts/{contractId}/userdocuments": () => ({ method: "GET", path: contractPath("/userdocuments?labelSelector=kind:dataset") }),
   "PUT /app/contracts/{contractId}/userdocuments/{documentId}": (column) => ({
     method: "PUT",

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { registerGovernanceContractCommands } from "./commands/governance-contract.js";
 import { registerGovernanceEventCommands } from "./commands/governance-event.js";
 import { registerGovernanceMemberCommands } from "./commands/governance-member.js";
+import { registerGovernanceOidcIssuerCommands } from "./commands/governance-oidc-issuer.js";
 import { registerGovernanceProposalCommands } from "./commands/governance-proposal.js";
 import { registerGovernanceServiceCommands } from "./commands/governance-service.js";
 import { registerGovernanceUserDocumentCommands } from "./commands/governance-user-document.js";
@@ -57,6 +58,7 @@ export function createProgram(io: CliIo, onExitCode: (code: number) => void = ()
   registerGovernanceUserCommands(governance, run);
   registerGovernanceUserDocumentCommands(governance, run);
   registerGovernanceEventCommands(governance, run);
+  registerGovernanceOidcIssuerCommands(governance, run);
   registerLedgerCommands(program, run);
   registerReceiptCommands(program, run);
   return program;

@@ -10,6 +10,10 @@ import {
   JwtIssuerListSchema,
   RuntimeOptionStatusSchema,
   CleanRoomPolicySchema,
+  JwksSchema,
+  OidcIssuerInfoSchema,
+  OpenIdConfigurationSchema,
+  SigningKeyResultSchema,
   UserDocumentListSchema,
   UserDocumentSchema,
   UserIdentityListSchema,
@@ -43,6 +47,8 @@ import {
   type PutUserDocumentBody,
   type RuntimeOptionAction,
   type CleanRoomPolicy,
+  type Jwks,
+  type OidcIssuerInfo,
   type SetCleanRoomPolicyArgs,
   type RuntimeOptionStatus,
   type SetContractArgs,
@@ -366,6 +372,38 @@ export class GovernanceClient {
   /** Proposes adding or removing allowed claim values of an accepted contract's clean-room policy. */
   proposeCleanRoomPolicy(args: SetCleanRoomPolicyArgs): Promise<Written<ProposalInfo>> {
     return this.createProposal({ actions: [{ name: "set_clean_room_policy", args }] });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // OIDC issuer
+
+  async oidcIssuerInfo(): Promise<OidcIssuerInfo> {
+    return (await this.post("/app/oidc/issuerInfo", OidcIssuerInfoSchema)).value;
+  }
+
+  /** Has the service generate the signing key of the issuer's current key generation (idempotent). */
+  generateOidcSigningKey(): Promise<Written<{ kid: string; generation: number }>> {
+    return this.post("/app/oidc/generateSigningKey", SigningKeyResultSchema);
+  }
+
+  oidcJwks(): Promise<Jwks> {
+    return this.get("/app/oidc/keys", JwksSchema);
+  }
+
+  oidcDiscovery(): Promise<z.infer<typeof OpenIdConfigurationSchema>> {
+    return this.get("/app/oidc/.well-known/openid-configuration", OpenIdConfigurationSchema);
+  }
+
+  proposeEnableOidcIssuer(issuerUrl?: string): Promise<Written<ProposalInfo>> {
+    return this.createProposal({ actions: [{ name: "enable_oidc_issuer", args: issuerUrl === undefined ? {} : { issuer_url: issuerUrl } }] });
+  }
+
+  proposeRotateOidcSigningKey(): Promise<Written<ProposalInfo>> {
+    return this.createProposal({ actions: [{ name: "rotate_oidc_issuer_signing_key", args: {} }] });
+  }
+
+  proposeOidcIssuerUrl(issuerUrl: string): Promise<Written<ProposalInfo>> {
+    return this.createProposal({ actions: [{ name: "set_oidc_issuer_url", args: { issuer_url: issuerUrl } }] });
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ const HEX_CLAIMS = {
   "x-ms-sevsnpvm-imageId": 32,
   "x-ms-sevsnpvm-chipid": 128,
 };
+const OIDC_ISSUER = "public:ccf.gov.oidc_issuer";
 const RESOURCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 const INVITATION_CLAIMS = ["preferred_username", "email", "appid", "tid", "sub", "upn"];
@@ -777,6 +778,57 @@ const actions = new Map([
   ["set_contract_runtime_options_disable_logging", contractRuntimeOptionAction("logging", "disabled")],
   ["set_contract_runtime_options_enable_telemetry", contractRuntimeOptionAction("telemetry", "enabled")],
   ["set_contract_runtime_options_disable_telemetry", contractRuntimeOptionAction("telemetry", "disabled")],
+  [
+    "enable_oidc_issuer",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, ["issuer_url"], "args");
+        if (args.issuer_url !== undefined) checkHttpsUrl(args.issuer_url, "args.issuer_url");
+        const current = getJson(OIDC_ISSUER, "0");
+        if (current !== undefined && current.enabled) throw new Error("the OIDC issuer is already enabled");
+      },
+      apply(args) {
+        // Generation 1: the service creates that generation's signing key when a member asks (generateSigningKey).
+        const issuer = { enabled: true, keyGeneration: 1 };
+        if (args.issuer_url !== undefined) issuer.issuerUrl = args.issuer_url;
+        setJson(OIDC_ISSUER, "0", issuer);
+      },
+    },
+  ],
+  [
+    "rotate_oidc_issuer_signing_key",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, [], "args");
+        const current = getJson(OIDC_ISSUER, "0");
+        if (current === undefined || !current.enabled) throw new Error("the OIDC issuer is not enabled");
+      },
+      apply() {
+        const current = getJson(OIDC_ISSUER, "0");
+        if (current === undefined || !current.enabled) throw new Error("the OIDC issuer is not enabled");
+        setJson(OIDC_ISSUER, "0", { ...current, keyGeneration: current.keyGeneration + 1 });
+      },
+    },
+  ],
+  [
+    "set_oidc_issuer_url",
+    {
+      validate(args) {
+        checkPlainObject(args, "args");
+        checkOnlyKeys(args, ["issuer_url"], "args");
+        checkHttpsUrl(args.issuer_url, "args.issuer_url");
+        const current = getJson(OIDC_ISSUER, "0");
+        if (current === undefined || !current.enabled) throw new Error("the OIDC issuer is not enabled");
+      },
+      apply(args) {
+        const current = getJson(OIDC_ISSUER, "0");
+        if (current === undefined || !current.enabled) throw new Error("the OIDC issuer is not enabled");
+        setJson(OIDC_ISSUER, "0", { ...current, issuerUrl: args.issuer_url });
+      },
+    },
+  ],
   [
     "set_constitution",
     {

@@ -135,6 +135,35 @@ export const SecretListSchema = z.object({ value: z.array(z.object({ secretId: z
 export type SecretList = z.infer<typeof SecretListSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
+// OIDC issuer (identity provider for attested workloads, issue 4)
+
+/** The one signing algorithm the issuer uses, and advertises (the reference advertised RS256 but signed PS256). */
+export const OIDC_SIGNING_ALGORITHM = "RS256";
+
+export const OidcIssuerInfoSchema = z.object({
+  enabled: z.boolean(),
+  issuerUrl: z.string().optional(),
+  /** Bumped by each accepted rotation proposal; a member then has the service generate that generation's key. */
+  keyGeneration: z.number().int().nonnegative(),
+  /** The key signing new tokens, once generated for the current generation. */
+  currentKid: z.string().optional(),
+});
+export type OidcIssuerInfo = z.infer<typeof OidcIssuerInfoSchema>;
+
+export const SigningKeyResultSchema = z.object({ kid: z.string(), generation: z.number().int().positive() });
+
+export const JwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.string() })) });
+export type Jwks = z.infer<typeof JwksSchema>;
+
+export const OpenIdConfigurationSchema = z.object({
+  issuer: z.string(),
+  jwks_uri: z.string(),
+  response_types_supported: z.array(z.string()),
+  subject_types_supported: z.array(z.string()),
+  id_token_signing_alg_values_supported: z.array(z.string()),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
 // User documents
 
 export const ApproverIdTypeSchema = z.enum(["member", "user"]);

@@ -97,6 +97,11 @@ export const ERROR_CATALOGUE = {
   ValueMissing: { status: 400, description: "The request body has no secret `value` (or it is empty)." },
   ValueTooLarge: { status: 400, description: "The secret value is longer than 25600 characters." },
 
+  // OIDC issuer
+  OidcIssuerNotEnabled: { status: 405, description: "The consortium has not enabled the OIDC issuer (enable_oidc_issuer proposal)." },
+  SigningKeyNotAvailable: { status: 405, description: "No signing key exists for the issuer's current key generation yet." },
+  IssuerUrlNotSet: { status: 405, description: "The issuer URL is not set (enable_oidc_issuer or set_oidc_issuer_url proposal)." },
+
   // Events and users
   ReservedEventScope: { status: 400, description: "This event scope is written only by the service (governance decisions)." },
   UserIdentityNotFound: { status: 404, description: "No user identity has this id." },

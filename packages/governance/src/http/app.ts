@@ -7,6 +7,7 @@ import { contractRoutes } from "./routes/contracts.js";
 import { eventRoutes } from "./routes/events.js";
 import { memberRoutes } from "./routes/members.js";
 import { proposalRoutes } from "./routes/proposals.js";
+import { oidcIssuerRoutes } from "./routes/oidc-issuer.js";
 import { secretRoutes } from "./routes/secrets.js";
 import { serviceRoutes } from "./routes/service.js";
 import { userDocumentRoutes } from "./routes/user-documents.js";
@@ -113,6 +114,7 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
     ...userDocumentRoutes(ctx),
     ...eventRoutes(ctx),
     ...secretRoutes(ctx),
+    ...oidcIssuerRoutes(ctx),
     ...serviceRoutes(ctx, openApi),
   );
 

@@ -53,6 +53,12 @@ export const Maps = {
   userDocumentApprovals: "public:cleanroom.user_document_approvals",
   /** `<contractId>/<documentId>/<option>` → `{[approverIdType:approverId]: "enabled" | "disabled"}`. */
   userDocumentsRuntimeOptionStatus: "public:user_documents_runtime_option_status",
+  /** `"0"` → `{enabled, keyGeneration, issuerUrl?}`. Written only by the constitution. */
+  oidcIssuer: "public:ccf.gov.oidc_issuer",
+  /** kid → `{jwk, generation, createdAt, retiredAt?}`: the issuer's public signing keys. Written by the service. */
+  oidcIssuerKeys: "public:cleanroom.oidc_issuer.keys",
+  /** kid → the private key (PKCS#8 PEM) sealed under the secrets key. Written by the service. */
+  oidcIssuerPrivateKeys: "cleanroom.oidc_issuer.signing_keys",
   /** Contract id → number of events written (the next event's key). */
   eventCounters: "public:cleanroom.event_counters",
 
