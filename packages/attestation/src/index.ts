@@ -1,0 +1,14 @@
+export * from "./errors.js";
+export * from "./report.js";
+export * from "./tcb.js";
+export * from "./amd-roots.js";
+export * from "./vcek.js";
+export * from "./guest-policy.js";
+export * from "./did-x509.js";
+export * from "./uvm-endorsement.js";
+export * from "./host-data.js";
+export * from "./report-data.js";
+export * from "./claims.js";
+export * from "./evidence.js";
+export * from "./verify-snp.js";
+export { decodeBase64Strict } from "./base64.js";
