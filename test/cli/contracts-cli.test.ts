@@ -144,6 +144,14 @@ describe("contracts through the CLI", () => {
     expect((await get("logging")).proposalIds).toEqual([logging.proposalId]);
   });
 
+  it("stores secrets and lists their ids, never their values", async () => {
+    const stored = await jsonAs<{ secretId: string }>("m1", "governance", "contract", "secret", "set", "--contract-id", "c1", "--name", "dek", "--value", "k3y");
+    expect(stored.secretId).toBe(`${m1.id}_dek`);
+    fails(await runAs("m1", "governance", "contract", "secret", "set", "--contract-id", "c1", "--name", "dek"), /exactly one of --value and --value-file/);
+    expect(await jsonAs("m2", "governance", "contract", "secret", "list", "--contract-id", "c1")).toEqual([{ secretId: `${m1.id}_dek` }]);
+    expect(ok(await runAs("m2", "governance", "contract", "secret", "list", "--contract-id", "c1")).stdout).not.toContain("k3y");
+  });
+
   it("proposes and shows the clean-room policy", async () => {
     const hostData = "73973b78d70cc68353426de188db5dfc57e5b766e399935fb73a61127ea26d20";
     expect(ok(await runAs("m1", "governance", "contract", "clean-room-policy", "show", "--id", "c1")).stdout).toMatch(/no policy/);

@@ -63,6 +63,8 @@ const NOT_ACTIVE = "403 MemberNotActive";
 const MEMBER_ONLY = "403 MemberOnly";
 const NOT_APPROVER = "403 NotUserDocumentApprover";
 const CLAIM_MISMATCH = "403 TokenClaimMismatch";
+/** Secret release is anonymous and attested: identities do not matter, the attestation does. */
+const NO_ATTESTATION = "400 AttestationMissing";
 /** Accepting an invitation takes a bearer token only: a member's or user's certificate is not an invitee. */
 const NO_TOKEN = UNAUTHENTICATED;
 
@@ -85,6 +87,7 @@ const EXPECTED: Record<string, Row> = {
   "GET /app/contracts/{contractId}/cleanroompolicy":                                              row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "POST /app/contracts/{contractId}/cleanroompolicy":                                             row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "PUT /app/contracts/{contractId}/secrets/{secretName}":                                         row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "POST /app/contracts/{contractId}/secrets/{secretId}":                                          row(NO_ATTESTATION,  NO_ATTESTATION,  NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION),
   "GET /app/contracts/{contractId}/secrets":                                                      row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/oidc/.well-known/openid-configuration":                                               row(OK,              OK,              OK,            OK,          OK,          OK,          OK,            OK,             OK),
   "GET /app/oidc/keys":                                                                           row(OK,              OK,              OK,            OK,          OK,          OK,          OK,            OK,             OK),
@@ -203,6 +206,7 @@ const REQUESTS: Record<string, (column: Column) => Promise<CellRequest> | CellRe
   "GET /app/contracts/{contractId}/cleanroompolicy": () => ({ method: "GET", path: contractPath("/cleanroompolicy") }),
   "POST /app/contracts/{contractId}/cleanroompolicy": () => ({ method: "POST", path: contractPath("/cleanroompolicy") }),
   "PUT /app/contracts/{contractId}/secrets/{secretName}": (column) => ({ method: "PUT", path: contractPath(`/secrets/${fresh(column)}`), body: { value: "s3cret" } }),
+  "POST /app/contracts/{contractId}/secrets/{secretId}": () => ({ method: "POST", path: contractPath("/secrets/some_secret"), body: {} }),
   "GET /app/contracts/{contractId}/secrets": () => ({ method: "GET", path: contractPath("/secrets") }),
   "GET /app/oidc/.well-known/openid-configuration": () => ({ method: "GET", path: "/app/oidc/.well-known/openid-configuration" }),
   "GET /app/oidc/keys": () => ({ method: "GET", path: "/app/oidc/keys" }),

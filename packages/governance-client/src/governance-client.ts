@@ -11,6 +11,8 @@ import {
   RuntimeOptionStatusSchema,
   CleanRoomPolicySchema,
   JwksSchema,
+  SecretIdResultSchema,
+  SecretListSchema,
   OidcIssuerInfoSchema,
   OpenIdConfigurationSchema,
   SigningKeyResultSchema,
@@ -372,6 +374,18 @@ export class GovernanceClient {
   /** Proposes adding or removing allowed claim values of an accepted contract's clean-room policy. */
   proposeCleanRoomPolicy(args: SetCleanRoomPolicyArgs): Promise<Written<ProposalInfo>> {
     return this.createProposal({ actions: [{ name: "set_clean_room_policy", args }] });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Secrets
+
+  /** Stores a secret for the contract as `<caller id>_<name>` (replacing the caller's previous value). */
+  putSecret(contractId: string, name: string, value: string): Promise<Written<{ secretId: string }>> {
+    return this.put(`${contractPath(contractId)}/secrets/${segment(name)}`, SecretIdResultSchema, { value });
+  }
+
+  async secrets(contractId: string): Promise<Array<{ secretId: string }>> {
+    return (await this.get(`${contractPath(contractId)}/secrets`, SecretListSchema)).value;
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { createPrivateKey } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { parseCertificate, signDigest } from "@cleanroom/crypto";
+import { createAmdChainCache } from "@cleanroom/attestation";
 import { openLedger, type Ledger } from "@cleanroom/ledger";
 import { MemberDataSchema } from "@cleanroom/protocol";
 import { JwtAuthenticator } from "./auth/jwt-issuers.js";
@@ -43,6 +44,11 @@ export interface GovernanceServiceOptions {
   signatureEveryTx?: number;
   signatureIntervalMs?: number;
   clock?: () => number;
+  /**
+   * Development only: accept attestations bound to published test keys (the genuine recorded report of the
+   * reference's insecure-virtual mode). Every release to them is marked `replayed-test-vector`.
+   */
+  insecureVirtualAttestation?: boolean;
   /** Receives unexpected errors (default: stderr). */
   logError?: (error: unknown) => void;
 }
@@ -116,6 +122,7 @@ export async function startGovernanceService(options: GovernanceServiceOptions):
     lifecycle: { engine, clock, observers: [contractProposalAuditor(clock)] },
     identity,
     jwtAuthenticator: new JwtAuthenticator(ledger, { clock }),
+    attestation: { insecureVirtualAttestation: options.insecureVirtualAttestation ?? false, chainCache: createAmdChainCache(), clock },
   };
   const { app } = buildApp(ctx, {
     https: { key: identity.nodeKeyPem, cert: identity.nodeCertificatePem },

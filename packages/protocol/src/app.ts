@@ -134,6 +134,24 @@ export const SecretIdResultSchema = z.object({ secretId: z.string() });
 export const SecretListSchema = z.object({ value: z.array(z.object({ secretId: z.string() })) });
 export type SecretList = z.infer<typeof SecretListSchema>;
 
+/**
+ * `POST /app/contracts/{contractId}/secrets/{secretId}` by an attested workload: `attestation` is the SEV-SNP
+ * evidence `{evidence, endorsements, uvm_endorsements, endorsed_tcb?}` (base64), bound by REPORT_DATA to
+ * `encrypt.publicKey` (base64 of an RSA public key PEM), to which the secret is wrapped. Fields are optional in the
+ * schema only so that their absence gets the reference's codes.
+ */
+export const ReleaseSecretBodySchema = z.object({
+  attestation: z.unknown().optional(),
+  encrypt: z.object({ publicKey: z.string().max(16_384).optional() }).optional(),
+  platform: z.string().max(32).optional(),
+});
+export const ReleasedSecretSchema = z.object({
+  /** base64 of RSA-OAEP-SHA-256(AES-256 key) ‖ AES-KWP(secret): CKM_RSA_AES_KEY_WRAP to `encrypt.publicKey`. */
+  value: z.string(),
+  /** `sevsnp` for genuine hardware evidence; `replayed-test-vector` when the key is a published test key. */
+  attestationMode: z.enum(["sevsnp", "replayed-test-vector"]),
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // OIDC issuer (identity provider for attested workloads, issue 4)
 
@@ -308,6 +326,8 @@ export const GOVERNANCE_EVENT_TYPES = [
   "contract.cleanroompolicy.proposed",
   "contract.cleanroompolicy.changed",
   "contract.secret.set",
+  "contract.secret.released",
+  "contract.secret.denied",
   "contract.consent.changed",
   "userdocument.approved",
   "userdocument.rejected",

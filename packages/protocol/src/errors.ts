@@ -97,6 +97,17 @@ export const ERROR_CATALOGUE = {
   ValueMissing: { status: 400, description: "The request body has no secret `value` (or it is empty)." },
   ValueTooLarge: { status: 400, description: "The secret value is longer than 25600 characters." },
 
+  // Attested release (reference §4.1)
+  AttestationMissing: { status: 400, description: "The request carries no `attestation`." },
+  EncryptionMissing: { status: 400, description: "The request carries no `encrypt.publicKey` (base64 of an RSA public key PEM) to wrap to." },
+  UnsupportedPlatform: { status: 400, description: "The attestation `platform` is not supported (only `snp-caci`)." },
+  VerifySnpAttestationFailed: {
+    status: 400,
+    description: "The attestation does not verify, the contract has no clean-room policy, or the attested claims do not match it.",
+  },
+  ReportDataMismatch: { status: 400, description: "The attestation's report data is not bound to `encrypt.publicKey`." },
+  SecretNotFound: { status: 404, description: "The contract has no secret with this id." },
+
   // OIDC issuer
   OidcIssuerNotEnabled: { status: 405, description: "The consortium has not enabled the OIDC issuer (enable_oidc_issuer proposal)." },
   SigningKeyNotAvailable: { status: 405, description: "No signing key exists for the issuer's current key generation yet." },

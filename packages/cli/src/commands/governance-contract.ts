@@ -148,6 +148,30 @@ function registerCleanRoomPolicyCommands(contract: Command, run: Run): void {
   );
 }
 
+function registerSecretCommands(contract: Command, run: Run): void {
+  const secret = contract.command("secret").description("Secrets of a contract: released only to attested workloads its clean-room policy admits.");
+  run(
+    secret
+      .command("set")
+      .description("Store a secret (id <your id>_<name>; setting it again replaces your value).")
+      .requiredOption("--contract-id <id>", "contract id")
+      .requiredOption("--name <name>", "secret name")
+      .option("--value <value>", "the value (prefer --value-file: command lines are visible to other users)")
+      .option("--value-file <file>", "read the value from this file"),
+    async (ctx, options: { contractId: string; name: string; value?: string; valueFile?: string }) => {
+      if ((options.value === undefined) === (options.valueFile === undefined)) throw new Error("Give exactly one of --value and --value-file.");
+      const value = options.value ?? ctx.readFile(options.valueFile as string);
+      const { value: result, transactionId } = await (await ctx.client()).putSecret(options.contractId, options.name, value);
+      ctx.printer.note(`secret ${result.secretId} stored (transaction ${transactionId ?? "?"})`);
+      ctx.printer.value(result, () => formatRecord(result));
+    },
+  );
+  run(secret.command("list").description("List the contract's secret ids (values are never shown).").requiredOption("--contract-id <id>", "contract id"), async (ctx, options: { contractId: string }) => {
+    const secrets = await (await ctx.client()).secrets(options.contractId);
+    ctx.printer.value(secrets, () => formatTable(secrets, [{ header: "SECRET ID", value: (s) => s.secretId }]));
+  });
+}
+
 export function registerGovernanceContractCommands(governance: Command, run: Run): void {
   const contract = governance.command("contract").description("Contracts: drafts, proposals and votes, runtime options.");
 
@@ -216,4 +240,5 @@ export function registerGovernanceContractCommands(governance: Command, run: Run
 
   registerRuntimeOptionCommands(contract, run);
   registerCleanRoomPolicyCommands(contract, run);
+  registerSecretCommands(contract, run);
 }

@@ -13,6 +13,7 @@ interface StartOptions {
   constitution?: string;
   serviceCertOut?: string;
   readyFile?: string;
+  insecureVirtualAttestation?: boolean;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -43,6 +44,12 @@ async function start(ctx: CommandContext, options: StartOptions): Promise<void> 
   });
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid --port ${options.port}.`);
+  if (options.insecureVirtualAttestation) {
+    // Loud on purpose: secrets released in this mode can be unwrapped by anyone holding the published test key.
+    ctx.io.stderr(
+      "WARNING: --insecure-virtual-attestation: attestations bound to PUBLISHED TEST KEYS are accepted. Secrets released to them are readable by anyone. Development only.\n",
+    );
+  }
   const { startGovernanceService } = await import("@cleanroom/governance");
   const service = await startGovernanceService({
     dataDir: ctx.path(options.dataDir),
@@ -50,6 +57,7 @@ async function start(ctx: CommandContext, options: StartOptions): Promise<void> 
     port,
     initialMembers,
     ...(options.constitution ? { constitution: ctx.readFile(options.constitution) } : {}),
+    ...(options.insecureVirtualAttestation ? { insecureVirtualAttestation: true } : {}),
   });
   if (options.serviceCertOut) writeFileSync(ctx.path(options.serviceCertOut), service.serviceCertificatePem);
   const ready = { url: service.url, serviceCertificate: `${ctx.path(options.dataDir)}/identity/service_cert.pem` };
@@ -73,7 +81,8 @@ export function registerGovernanceServiceCommands(governance: Command, run: Run)
       .option("--initial-member-data <json>", "member_data for the initial member at the same position (JSON or @file)", collect, [])
       .option("--constitution <file>", "constitution for a new service (default: Cleanroom's)")
       .option("--service-cert-out <file>", "also write the service certificate here")
-      .option("--ready-file <file>", "write {url, serviceCertificate} as JSON here once listening"),
+      .option("--ready-file <file>", "write {url, serviceCertificate} as JSON here once listening")
+      .option("--insecure-virtual-attestation", "DEVELOPMENT ONLY: accept attestations bound to published test keys (releases are marked)"),
     start,
   );
 }

@@ -5,6 +5,7 @@ import type { LifecycleContext } from "../governance/proposal-lifecycle.js";
 import { admit, type Expectation, type ReplayGuard, type SignedRequestVerifier, type VerifiedRequest } from "../auth/signed-requests.js";
 import type { ServiceIdentity } from "../identity/service-identity.js";
 import type { JwtAuthenticator } from "../auth/jwt-issuers.js";
+import type { AttestationSettings } from "../governance/secret-release.js";
 
 /** What route handlers share. */
 export interface ServiceContext {
@@ -16,6 +17,8 @@ export interface ServiceContext {
   identity: ServiceIdentity;
   /** Authenticates JWT users of `caller` endpoints (bearer tokens from trusted issuers). */
   jwtAuthenticator: JwtAuthenticator;
+  /** How attested workloads are verified (secret release). */
+  attestation: AttestationSettings;
 }
 
 /**

@@ -1,13 +1,26 @@
-import { PutSecretBodySchema, ResourceIdSchema, SecretIdResultSchema, SecretListSchema } from "@cleanroom/protocol";
+import {
+  ApiError,
+  PutSecretBodySchema,
+  ReleasedSecretSchema,
+  ReleaseSecretBodySchema,
+  ResourceIdSchema,
+  SecretIdResultSchema,
+  SecretListSchema,
+} from "@cleanroom/protocol";
 import { z } from "zod";
 import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
+import { recordGovernanceEvent } from "../../governance/audit-events.js";
+import { checkReleaseRequest, verifyWorkload, wrapSecretFor } from "../../governance/secret-release.js";
 import { listSecrets, putSecret } from "../../governance/secrets.js";
+import { contractExists } from "../../state/contracts.js";
 import { requireActiveCaller } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 const ContractParams = z.object({ contractId: ResourceIdSchema });
 const SecretParams = ContractParams.extend({ secretName: ResourceIdSchema });
+/** Secret ids are `<owner id>_<name>`: an owner id (64 hex or an oid) and a resource id. */
+const ReleaseParams = ContractParams.extend({ secretId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,256}$/, "expected a secret id") });
 
 export function secretRoutes(ctx: ServiceContext): RouteDefinition[] {
   const key = { key: ctx.identity.secretsKey, keyId: ctx.identity.secretsKeyId };
@@ -30,6 +43,54 @@ export function secretRoutes(ctx: ServiceContext): RouteDefinition[] {
           putSecret(tx, ctx.lifecycle.clock, key, owner, params.contractId, params.secretName, body.value),
         );
         return { body: { secretId: result }, headers };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/app/contracts/{contractId}/secrets/{secretId}",
+      summary: "Release a secret to an attested workload",
+      description:
+        "Anonymous but attested: body `{attestation: {evidence, endorsements, uvm_endorsements, endorsed_tcb?}, encrypt: {publicKey: base64(PEM)}, platform?: \"snp-caci\"}`. The SEV-SNP evidence must verify, bind `encrypt.publicKey` in its report data, and satisfy the contract's clean-room policy; the secret comes back wrapped to that key (RSA-OAEP-SHA-256 + AES-KWP). Every decision after the request's shape is checked is recorded as a `contract.secret.released` or `contract.secret.denied` event.",
+      tag: "Secrets",
+      auth: "none",
+      params: ReleaseParams,
+      body: ReleaseSecretBodySchema,
+      response: { status: 200, description: "The wrapped secret.", schema: ReleasedSecretSchema },
+      errors: [
+        "InvalidParameter",
+        "InvalidInput",
+        "MalformedJson",
+        "RequestTooLarge",
+        "AttestationMissing",
+        "EncryptionMissing",
+        "UnsupportedPlatform",
+        "VerifySnpAttestationFailed",
+        "ReportDataMismatch",
+        "SecretNotFound",
+      ],
+      async handler({ params, body }) {
+        const { attestation, publicKeyPem } = checkReleaseRequest(body);
+        const clock = ctx.lifecycle.clock;
+        try {
+          const workload = verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem);
+          const value = wrapSecretFor(ctx.ledger, key, params.contractId, params.secretId, workload);
+          const { headers } = await durableWrite(ctx.ledger, (tx) =>
+            recordGovernanceEvent(tx, clock, params.contractId, "contract.secret.released", {
+              secretId: params.secretId,
+              attestationMode: workload.attestationMode,
+              hostData: workload.claims["x-ms-sevsnpvm-hostdata"],
+            }),
+          );
+          return { body: { value, attestationMode: workload.attestationMode }, headers };
+        } catch (error) {
+          // A refused release is a governance fact too; recorded for contracts that exist (not for arbitrary ids).
+          if (error instanceof ApiError && contractExists(ctx.ledger, params.contractId)) {
+            await durableWrite(ctx.ledger, (tx) =>
+              recordGovernanceEvent(tx, clock, params.contractId, "contract.secret.denied", { secretId: params.secretId, code: error.code, reason: error.message }),
+            );
+          }
+          throw error;
+        }
       },
     }),
     defineRoute({

@@ -1,0 +1,107 @@
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { AttestationError, verifySnpEvidence, type AmdChainCache, type SnpClaims } from "@cleanroom/attestation";
+import { wrapToRsaKey } from "@cleanroom/crypto";
+import type { StateReader } from "@cleanroom/ledger";
+import { ApiError, type PolicyClaims } from "@cleanroom/protocol";
+import { getCleanRoomPolicies } from "../state/contracts.js";
+import { openSecret, type SecretsKey } from "./secrets.js";
+
+/**
+ * Report data of genuine reports whose bound private key is public (the replayable test vector of the reference's
+ * "insecure-virtual" mode): anyone can unwrap what is released to them, so the service accepts them only when it
+ * runs with the explicit insecure flag, and marks every release.
+ */
+const PUBLISHED_TEST_KEY_DIGESTS = new Set(["2097b3fdd5aba9a1812c0c3adf575d4ff385ea5e08efb002a75b5c3f5bd2b787"]);
+
+export interface AttestationSettings {
+  /** Accept releases bound to published test keys (development only). */
+  insecureVirtualAttestation: boolean;
+  chainCache: AmdChainCache;
+  clock: () => number;
+}
+
+export interface ReleaseRequest {
+  attestation?: unknown;
+  encrypt?: { publicKey?: string | undefined } | undefined;
+  platform?: string | undefined;
+}
+
+/** What was verified about the caller: the key to wrap to and the attested claims. */
+export interface VerifiedWorkload {
+  publicKey: KeyObject;
+  claims: SnpClaims;
+  attestationMode: "sevsnp" | "replayed-test-vector";
+}
+
+function failed(message: string): ApiError {
+  return new ApiError("VerifySnpAttestationFailed", message);
+}
+
+/** Request shape checks (reference codes); malformed requests are refused before any attestation work. */
+export function checkReleaseRequest(request: ReleaseRequest): { attestation: unknown; publicKeyPem: string } {
+  if (request.attestation === undefined || request.attestation === null) throw new ApiError("AttestationMissing", "The request carries no attestation.");
+  if (request.platform !== undefined && request.platform !== "snp-caci") {
+    throw new ApiError("UnsupportedPlatform", `The attestation platform '${request.platform}' is not supported; use snp-caci.`);
+  }
+  const encoded = request.encrypt?.publicKey;
+  if (!encoded) throw new ApiError("EncryptionMissing", "The request carries no encrypt.publicKey to wrap the secret to.");
+  const publicKeyPem = Buffer.from(encoded, "base64").toString("utf8");
+  return { attestation: request.attestation, publicKeyPem };
+}
+
+/** Every claim of the policy must have one of its allowed values (reference §4.1). */
+function matchPolicy(policy: PolicyClaims, claims: SnpClaims): void {
+  for (const [claim, allowed] of Object.entries(policy)) {
+    const value = (claims as unknown as Record<string, unknown>)[claim];
+    if (!allowed.some((candidate) => candidate === value)) {
+      throw failed(`Attestation claims do not match the contract policy: ${claim} is ${JSON.stringify(value ?? null)}.`);
+    }
+  }
+}
+
+/**
+ * Verifies that the caller is a workload the contract's clean-room policy admits, with its key bound into the
+ * report: the evidence (report, AMD chain, UVM endorsement), the report data binding to `publicKeyPem`, then the
+ * claims against the policy. Throws VerifySnpAttestationFailed, ReportDataMismatch or EncryptionMissing.
+ */
+export function verifyWorkload(state: StateReader, settings: AttestationSettings, contractId: string, attestation: unknown, publicKeyPem: string): VerifiedWorkload {
+  const policy = getCleanRoomPolicies(state, contractId)["snp-caci"];
+  if (!policy || Object.keys(policy).length === 0) throw failed("The clean room policy is missing. Please propose a new clean room policy.");
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey(publicKeyPem);
+  } catch {
+    throw new ApiError("EncryptionMissing", "encrypt.publicKey is not base64 of a public key PEM.");
+  }
+  let claims: SnpClaims;
+  try {
+    claims = verifySnpEvidence(attestation, {
+      allowedHostData: "unchecked",
+      reportData: { runtimeData: publicKeyPem },
+      now: new Date(settings.clock()),
+      chainCache: settings.chainCache,
+    }).claims;
+  } catch (error) {
+    if (!(error instanceof AttestationError)) throw error;
+    if (error.reason === "ReportDataMismatch") throw new ApiError("ReportDataMismatch", "Attestation report_data value did not match calculated value.");
+    throw failed(`The attestation does not verify (${error.reason}): ${error.message}`);
+  }
+  const bound = createHash("sha256").update(publicKeyPem, "utf8").digest("hex");
+  const replayed = PUBLISHED_TEST_KEY_DIGESTS.has(bound);
+  if (replayed && !settings.insecureVirtualAttestation) {
+    throw failed("The attestation is a replay of a published test vector (its key is public); the service accepts it only when started with --insecure-virtual-attestation.");
+  }
+  matchPolicy(policy, claims);
+  return { publicKey, claims, attestationMode: replayed ? "replayed-test-vector" : "sevsnp" };
+}
+
+/** The secret wrapped (CKM_RSA_AES_KEY_WRAP) to the verified workload's key. */
+export function wrapSecretFor(state: StateReader, key: SecretsKey, contractId: string, secretId: string, workload: VerifiedWorkload): string {
+  const value = openSecret(state, key, contractId, secretId);
+  if (value === undefined) throw new ApiError("SecretNotFound", `Contract ${contractId} has no secret ${secretId}.`);
+  try {
+    return wrapToRsaKey(workload.publicKey, Buffer.from(value, "utf8")).toString("base64");
+  } catch (error) {
+    throw new ApiError("EncryptionMissing", `encrypt.publicKey cannot receive the secret: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,122 @@
+// Releasing secrets to attested workloads (reference §2.3, §4.1, §4.2, §5 scenarios 28, 29, 31): a genuine SEV-SNP
+// report (the replayable vector whose bound key is published) verified end to end, matched against the contract's
+// clean-room policy, and the secret wrapped to the key bound in the report.
+import { generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unwrapWithRsaKey } from "@cleanroom/crypto";
+import { EventListSchema } from "@cleanroom/protocol";
+import { appRequest, errorCode, type AppResponse } from "../support/app-requests.js";
+import { startConsortium, type Consortium } from "../support/consortium.js";
+
+const VECTOR = new URL("../../packages/attestation/testdata/snp/caci-milan-v3-allowall/", import.meta.url);
+const evidence = JSON.parse(readFileSync(new URL("evidence.json", VECTOR), "utf8")) as Record<string, unknown>;
+const runtimeKeyPem = readFileSync(new URL("runtime_data.pem", VECTOR), "utf8");
+const runtimePrivateKey = readFileSync(new URL("runtime_private_key.TEST-ONLY.pem", VECTOR), "utf8");
+const ALLOW_ALL = "73973b78d70cc68353426de188db5dfc57e5b766e399935fb73a61127ea26d20";
+const OTHER_HOST = "7ec5120f0f497e22b18e59ed702ed82e2732562245c9a944f54cd41db4f491af";
+const CONTRACT = "kms";
+
+let consortium: Consortium;
+let strict: Consortium;
+let secretId: string;
+const m0 = () => consortium.members[0]!;
+
+async function unanimously(target: Consortium, actions: Array<{ name: string; args: unknown }>): Promise<void> {
+  const [first] = target.members;
+  const proposal = (await first!.client.createProposal({ actions })).value;
+  for (const m of target.members) {
+    if ((await first!.client.proposal(proposal.proposalId)).proposalState === "Open") await m.client.vote(proposal.proposalId, m.id, true);
+  }
+  expect((await first!.client.proposal(proposal.proposalId)).proposalState).toBe("Accepted");
+}
+
+async function acceptContract(target: Consortium): Promise<void> {
+  const [first] = target.members;
+  expect((await appRequest(target.service, first, "PUT", `/app/contracts/${CONTRACT}`, { data: { purpose: "kms" } })).status).toBe(200);
+  const snapshot = (await appRequest(target.service, first, "GET", `/app/contracts/${CONTRACT}`)).body;
+  await unanimously(target, [{ name: "set_contract", args: { contractId: CONTRACT, contract: snapshot } }]);
+}
+
+const release = (target: Consortium, body: unknown, id = secretId): Promise<AppResponse> =>
+  appRequest(target.service, undefined, "POST", `/app/contracts/${CONTRACT}/secrets/${id}`, body);
+const attested = (publicKeyPem = runtimeKeyPem) => ({ attestation: evidence, encrypt: { publicKey: Buffer.from(publicKeyPem).toString("base64") } });
+const policy = (type: "add" | "remove", hostData: string) => ({
+  name: "set_clean_room_policy",
+  args: { contractId: CONTRACT, type, claims: { "x-ms-sevsnpvm-hostdata": hostData, "x-ms-sevsnpvm-is-debuggable": false } },
+});
+
+beforeAll(async () => {
+  [consortium, strict] = await Promise.all([startConsortium({ service: { insecureVirtualAttestation: true } }), startConsortium()]);
+  await Promise.all([acceptContract(consortium), acceptContract(strict)]);
+  const put = await appRequest(consortium.service, m0(), "PUT", `/app/contracts/${CONTRACT}/secrets/dek`, { value: "data-encryption-key-1" });
+  secretId = (put.body as { secretId: string }).secretId;
+});
+afterAll(async () => {
+  await Promise.all([consortium?.close(), strict?.close()]);
+});
+
+describe("secret release to attested workloads", () => {
+  it("refuses every workload while the contract has no clean-room policy (28)", async () => {
+    const response = await release(consortium, attested());
+    expect([response.status, errorCode(response)]).toEqual([400, "VerifySnpAttestationFailed"]);
+    expect(JSON.stringify(response.body)).toContain("The clean room policy is missing. Please propose a new clean room policy.");
+  });
+
+  it("releases the secret wrapped to the attested key once the policy admits the workload's host data (28)", async () => {
+    await unanimously(consortium, [policy("add", ALLOW_ALL)]);
+    const response = await release(consortium, attested());
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    const { value, attestationMode } = response.body as { value: string; attestationMode: string };
+    expect(attestationMode).toBe("replayed-test-vector");
+    expect(unwrapWithRsaKey(runtimePrivateKey, Buffer.from(value, "base64")).toString()).toBe("data-encryption-key-1");
+  });
+
+  it("refuses malformed requests with the reference's codes (31)", async () => {
+    const cases: Array<[unknown, number, string]> = [
+      [{}, 400, "AttestationMissing"],
+      [{ attestation: evidence }, 400, "EncryptionMissing"],
+      [{ ...attested(), platform: "snp-cvm" }, 400, "UnsupportedPlatform"],
+      [{ attestation: { evidence: "AAAA", endorsements: "", uvm_endorsements: "" }, encrypt: attested().encrypt }, 400, "VerifySnpAttestationFailed"],
+      [attested(generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString()), 400, "ReportDataMismatch"],
+    ];
+    for (const [body, status, code] of cases) {
+      const response = await release(consortium, body);
+      expect([response.status, errorCode(response)], JSON.stringify(body).slice(0, 80)).toEqual([status, code]);
+    }
+    const unknown = await release(consortium, attested(), `${m0().id}_missing`);
+    expect([unknown.status, errorCode(unknown)]).toEqual([404, "SecretNotFound"]);
+  });
+
+  it("refuses a workload whose host data the policy no longer admits (29)", async () => {
+    await unanimously(consortium, [policy("add", OTHER_HOST)]);
+    await unanimously(consortium, [{ name: "set_clean_room_policy", args: { contractId: CONTRACT, type: "remove", claims: { "x-ms-sevsnpvm-hostdata": ALLOW_ALL } } }]);
+    const response = await release(consortium, attested());
+    expect([response.status, errorCode(response)]).toEqual([400, "VerifySnpAttestationFailed"]);
+    expect(JSON.stringify(response.body)).toContain("x-ms-sevsnpvm-hostdata");
+  });
+
+  it("records releases and refusals in the contract's audit log", async () => {
+    const events = EventListSchema.parse((await appRequest(consortium.service, m0(), "GET", `/app/contracts/${CONTRACT}/events?scope=governance&from_seqno=1`)).body).value;
+    const secretEvents = events
+      .map((e) => e.data as { type: string; code?: string; attestationMode?: string })
+      .filter((d) => d.type.startsWith("contract.secret.") && d.type !== "contract.secret.set");
+    expect(secretEvents.map((d) => [d.type, d.code ?? d.attestationMode])).toEqual([
+      ["contract.secret.denied", "VerifySnpAttestationFailed"],
+      ["contract.secret.released", "replayed-test-vector"],
+      ["contract.secret.denied", "VerifySnpAttestationFailed"],
+      ["contract.secret.denied", "ReportDataMismatch"],
+      ["contract.secret.denied", "SecretNotFound"],
+      ["contract.secret.denied", "VerifySnpAttestationFailed"],
+    ]);
+  });
+
+  it("without the insecure flag, refuses a replay of the published test vector even when the policy admits it", async () => {
+    const [first] = strict.members;
+    await appRequest(strict.service, first, "PUT", `/app/contracts/${CONTRACT}/secrets/dek`, { value: "v" });
+    await unanimously(strict, [policy("add", ALLOW_ALL)]);
+    const response = await release(strict, attested(), `${first!.id}_dek`);
+    expect([response.status, errorCode(response)]).toEqual([400, "VerifySnpAttestationFailed"]);
+    expect(JSON.stringify(response.body)).toContain("--insecure-virtual-attestation");
+  });
+});
