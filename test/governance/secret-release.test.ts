@@ -3,6 +3,7 @@
 // clean-room policy, and the secret wrapped to the key bound in the report.
 import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unwrapWithRsaKey } from "@cleanroom/crypto";
 import { EventListSchema } from "@cleanroom/protocol";
@@ -70,6 +71,26 @@ describe("secret release to attested workloads", () => {
     const { value, attestationMode } = response.body as { value: string; attestationMode: string };
     expect(attestationMode).toBe("replayed-test-vector");
     expect(unwrapWithRsaKey(runtimePrivateKey, Buffer.from(value, "base64")).toString()).toBe("data-encryption-key-1");
+  });
+
+  it("issues ID tokens from the consortium's issuer to an admitted workload, for its own contract's subjects only (40)", async () => {
+    await unanimously(consortium, [{ name: "enable_oidc_issuer", args: { issuer_url: "https://issuer.example.com/kms" } }]);
+    expect((await appRequest(consortium.service, m0(), "POST", "/app/oidc/generateSigningKey")).status).toBe(200);
+    const token = (query: string, body: unknown = attested()) =>
+      appRequest(consortium.service, undefined, "POST", `/app/contracts/${CONTRACT}/oauth/token?${query}`, body);
+    const issued = await token(`sub=${CONTRACT}/reader&aud=api://AzureADTokenExchange&lifetime=99999`);
+    expect(issued.status, JSON.stringify(issued.body)).toBe(200);
+    const jwt = unwrapWithRsaKey(runtimePrivateKey, Buffer.from((issued.body as { value: string }).value, "base64")).toString();
+    const jwks = (await appRequest(consortium.service, undefined, "GET", "/app/oidc/keys")).body as JSONWebKeySet;
+    const { payload } = await jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: "https://issuer.example.com/kms", audience: "api://AzureADTokenExchange" });
+    expect(payload).toMatchObject({ sub: `${CONTRACT}/reader`, "x-ms-sevsnpvm-hostdata": ALLOW_ALL, "cleanroom-attestation-mode": "replayed-test-vector" });
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(3600);
+    for (const query of ["sub=other-contract&aud=x", `sub=${CONTRACT}-evil&aud=x`, "aud=x", `sub=${CONTRACT}`]) {
+      const refused = await token(query);
+      expect([refused.status, errorCode(refused)], query).toEqual([400, "InvalidInput"]);
+    }
+    const unbound = await token(`sub=${CONTRACT}&aud=x`, attested(generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString()));
+    expect([unbound.status, errorCode(unbound)]).toEqual([400, "ReportDataMismatch"]);
   });
 
   it("refuses malformed requests with the reference's codes (31)", async () => {

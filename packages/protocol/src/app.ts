@@ -152,6 +152,22 @@ export const ReleasedSecretSchema = z.object({
   attestationMode: z.enum(["sevsnp", "replayed-test-vector"]),
 });
 
+/**
+ * `POST /app/contracts/{contractId}/oauth/token?sub&aud[&lifetime]` by an attested workload (same body as a secret
+ * release). `sub` is the contract id or `<contractId>/<name>`: a workload can only speak for its own contract.
+ */
+export const TokenQuerySchema = z.strictObject({
+  sub: z.string().min(1).max(256).optional(),
+  aud: z.string().min(1).max(512).optional(),
+  /** Seconds; capped by the service (at most one hour, default five minutes). */
+  lifetime: z.coerce.number().int().positive().optional(),
+});
+export const IssuedTokenSchema = z.object({
+  /** base64 of the JWT wrapped (CKM_RSA_AES_KEY_WRAP) to `encrypt.publicKey`. */
+  value: z.string(),
+  attestationMode: z.enum(["sevsnp", "replayed-test-vector"]),
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // OIDC issuer (identity provider for attested workloads, issue 4)
 
@@ -328,6 +344,8 @@ export const GOVERNANCE_EVENT_TYPES = [
   "contract.secret.set",
   "contract.secret.released",
   "contract.secret.denied",
+  "contract.token.issued",
+  "contract.token.denied",
   "contract.consent.changed",
   "userdocument.approved",
   "userdocument.rejected",

@@ -105,3 +105,18 @@ export function wrapSecretFor(state: StateReader, key: SecretsKey, contractId: s
     throw new ApiError("EncryptionMissing", `encrypt.publicKey cannot receive the secret: ${(error as Error).message}`);
   }
 }
+
+/** Default and longest lifetimes of tokens issued to attested workloads. */
+export const DEFAULT_WORKLOAD_TOKEN_SECONDS = 300;
+
+/**
+ * The subject a workload of `contractId` may ask for: the contract id itself or `<contractId>/<name>`. Federated
+ * credentials trust issuer + subject, so a workload must never obtain a subject another contract's identity trusts.
+ */
+export function checkTokenSubject(contractId: string, sub: string | undefined): string {
+  if (sub === undefined) throw new ApiError("InvalidInput", "The token request needs a 'sub' query parameter.");
+  if (sub !== contractId && !(sub.startsWith(`${contractId}/`) && /^[A-Za-z0-9._/-]+$/.test(sub.slice(contractId.length + 1)))) {
+    throw new ApiError("InvalidInput", `A workload of contract ${contractId} may only ask for the subject '${contractId}' or '${contractId}/<name>', not '${sub}'.`);
+  }
+  return sub;
+}

@@ -1,6 +1,22 @@
-import { JwksSchema, OidcIssuerInfoSchema, OpenIdConfigurationSchema, SigningKeyResultSchema } from "@cleanroom/protocol";
+import {
+  ApiError,
+  IssuedTokenSchema,
+  JwksSchema,
+  OidcIssuerInfoSchema,
+  OpenIdConfigurationSchema,
+  ReleaseSecretBodySchema,
+  ResourceIdSchema,
+  SigningKeyResultSchema,
+  TokenQuerySchema,
+} from "@cleanroom/protocol";
+import { wrapToRsaKey } from "@cleanroom/crypto";
+import { z } from "zod";
+import { recordGovernanceEvent } from "../../governance/audit-events.js";
+import { checkReleaseRequest, checkTokenSubject, DEFAULT_WORKLOAD_TOKEN_SECONDS, verifyWorkload } from "../../governance/secret-release.js";
+import { contractExists } from "../../state/contracts.js";
+import { randomUUID } from "node:crypto";
 import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
-import { generateSigningKey, issuerJwks, oidcIssuerInfo, openIdConfiguration } from "../../governance/oidc-issuer.js";
+import { generateSigningKey, issuerJwks, oidcIssuerInfo, openIdConfiguration, signIssuerToken } from "../../governance/oidc-issuer.js";
 import { requireActiveMember } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
@@ -48,6 +64,66 @@ export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
         requireActiveMember(caller);
         const { result, headers } = await durableWrite(ctx.ledger, (tx) => generateSigningKey(tx, ctx.lifecycle.clock, secrets));
         return { body: result, headers };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/app/contracts/{contractId}/oauth/token",
+      summary: "Issue an ID token to an attested workload",
+      description:
+        "Anonymous but attested, with the body of a secret release (`attestation`, `encrypt.publicKey`). Query `sub` (the contract id or `<contractId>/<name>`), `aud`, optional `lifetime` seconds (default 300, at most 3600). The token (RS256, `iss` = the issuer URL, with the attested host data and attestation mode as claims) comes back wrapped to `encrypt.publicKey`. Issued and refused tokens are audited.",
+      tag: "OIDC issuer",
+      auth: "none",
+      params: z.object({ contractId: ResourceIdSchema }),
+      query: TokenQuerySchema,
+      body: ReleaseSecretBodySchema,
+      response: { status: 200, description: "The wrapped token.", schema: IssuedTokenSchema },
+      errors: [
+        "InvalidParameter",
+        "InvalidInput",
+        "MalformedJson",
+        "AttestationMissing",
+        "EncryptionMissing",
+        "UnsupportedPlatform",
+        "VerifySnpAttestationFailed",
+        "ReportDataMismatch",
+        "OidcIssuerNotEnabled",
+        "IssuerUrlNotSet",
+        "SigningKeyNotAvailable",
+      ],
+      async handler({ params, query, body }) {
+        const { attestation, publicKeyPem } = checkReleaseRequest(body);
+        const sub = checkTokenSubject(params.contractId, query.sub);
+        if (query.aud === undefined) throw new ApiError("InvalidInput", "The token request needs an 'aud' query parameter.");
+        const clock = ctx.lifecycle.clock;
+        try {
+          const workload = verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem);
+          const token = await signIssuerToken(
+            ctx.ledger,
+            secrets,
+            clock(),
+            {
+              sub,
+              aud: query.aud,
+              jti: randomUUID(),
+              "x-ms-sevsnpvm-hostdata": workload.claims["x-ms-sevsnpvm-hostdata"],
+              "cleanroom-attestation-mode": workload.attestationMode,
+            },
+            query.lifetime ?? DEFAULT_WORKLOAD_TOKEN_SECONDS,
+          );
+          const value = wrapToRsaKey(workload.publicKey, Buffer.from(token, "utf8")).toString("base64");
+          const { headers } = await durableWrite(ctx.ledger, (tx) =>
+            recordGovernanceEvent(tx, clock, params.contractId, "contract.token.issued", { sub, aud: query.aud, attestationMode: workload.attestationMode }),
+          );
+          return { body: { value, attestationMode: workload.attestationMode }, headers };
+        } catch (error) {
+          if (error instanceof ApiError && contractExists(ctx.ledger, params.contractId)) {
+            await durableWrite(ctx.ledger, (tx) =>
+              recordGovernanceEvent(tx, clock, params.contractId, "contract.token.denied", { sub, code: error.code, reason: error.message }),
+            );
+          }
+          throw error;
+        }
       },
     }),
     defineRoute({
