@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
+import { registerAttestationCommands } from "./commands/attestation.js";
 import { registerGovernanceContractCommands } from "./commands/governance-contract.js";
 import { registerGovernanceEventCommands } from "./commands/governance-event.js";
 import { registerGovernanceMemberCommands } from "./commands/governance-member.js";
@@ -61,6 +62,7 @@ export function createProgram(io: CliIo, onExitCode: (code: number) => void = ()
   registerGovernanceOidcIssuerCommands(governance, run);
   registerLedgerCommands(program, run);
   registerReceiptCommands(program, run);
+  registerAttestationCommands(program, run);
   return program;
 }
 
