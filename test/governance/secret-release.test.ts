@@ -5,7 +5,10 @@ import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Agent, request } from "node:https";
+import { AttestationError, verifySnpEvidence } from "@cleanroom/attestation";
 import { unwrapWithRsaKey } from "@cleanroom/crypto";
+import { mutate, prng, type Evidence } from "../../packages/attestation/src/evidence-mutations.case.js";
 import { EventListSchema } from "@cleanroom/protocol";
 import { appRequest, errorCode, type AppResponse } from "../support/app-requests.js";
 import { startConsortium, type Consortium } from "../support/consortium.js";
@@ -139,5 +142,51 @@ describe("secret release to attested workloads", () => {
     const response = await release(strict, attested(), `${first!.id}_dek`);
     expect([response.status, errorCode(response)]).toEqual([400, "VerifySnpAttestationFailed"]);
     expect(JSON.stringify(response.body)).toContain("--insecure-virtual-attestation");
+  });
+});
+
+describe("release endpoint fuzzing", () => {
+  const ROUNDS = Number(process.env.CLEANROOM_FUZZ_ENDPOINT_ROUNDS ?? 2000);
+
+  it(`answers ${ROUNDS} mutated evidence documents with a clean 4xx, never a 5xx, releasing only what verifies`, async () => {
+    const FUZZ = "fuzzed";
+    const [first] = consortium.members;
+    await appRequest(consortium.service, first, "PUT", `/app/contracts/${FUZZ}`, { data: {} });
+    const snapshot = (await appRequest(consortium.service, first, "GET", `/app/contracts/${FUZZ}`)).body;
+    await unanimously(consortium, [{ name: "set_contract", args: { contractId: FUZZ, contract: snapshot } }]);
+    await unanimously(consortium, [{ name: "set_clean_room_policy", args: { contractId: FUZZ, type: "add", claims: { "x-ms-sevsnpvm-hostdata": ALLOW_ALL } } }]);
+    const id = ((await appRequest(consortium.service, first, "PUT", `/app/contracts/${FUZZ}/secrets/k`, { value: "v" })).body as { secretId: string }).secretId;
+    // One keep-alive connection: the point is the verifier behind the endpoint, not TLS handshakes.
+    const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: consortium.service.serviceCertificatePem });
+    const post = (body: unknown) =>
+      new Promise<number>((resolve, reject) => {
+        const payload = JSON.stringify(body);
+        const req = request(new URL(`/app/contracts/${FUZZ}/secrets/${id}`, consortium.service.url), { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("error", reject);
+        req.end(payload);
+      });
+    const random = prng(7_654_321);
+    const statuses = new Map<number, number>();
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const mutated = mutate(random, evidence as Evidence);
+        let verifies = false;
+        try {
+          verifySnpEvidence(mutated, { allowedHostData: "unchecked", reportData: { runtimeData: runtimeKeyPem } });
+          verifies = true;
+        } catch (error) {
+          if (!(error instanceof AttestationError)) throw error;
+        }
+        const status = await post({ attestation: mutated, encrypt: attested().encrypt });
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        expect(status, `round ${round}`).toBe(verifies ? 200 : 400);
+      }
+    } finally {
+      agent.destroy();
+    }
+    expect(statuses.get(400) ?? 0).toBeGreaterThan(ROUNDS * 0.9);
   });
 });

@@ -35,6 +35,9 @@ export function splitPemCertificates(pem: string, reason: AttestationFailureReas
 export function parseCertificate(der: Uint8Array, reason: AttestationFailureReason): ParsedCertificate {
   return failClosed(reason, "Unparseable certificate", () => {
     const node = new X509Certificate(der);
+    // Decoded now, inside the fail-closed scope: a certificate whose key does not decode is unusable, and every later
+    // use of `node.publicKey` may then rely on it.
+    void node.publicKey;
     const asn = AsnConvert.parse(der, Certificate);
     const extensions = new Map<string, Uint8Array>();
     for (const extension of asn.tbsCertificate.extensions ?? []) {
