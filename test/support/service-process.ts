@@ -19,10 +19,15 @@ export interface ServiceProcess {
  * Starts `cleanroom governance service start` as a separate process (so it can be SIGKILLed) and waits until it is
  * listening. Initial members only matter on the first start of a data directory.
  */
-export async function spawnGovernanceService(dataDir: string, initialMemberCerts: string[], timeoutMs = 30_000): Promise<ServiceProcess> {
+export async function spawnGovernanceService(
+  dataDir: string,
+  initialMemberCerts: string[],
+  timeoutMs = 30_000,
+  extraArgs: readonly string[] = [],
+): Promise<ServiceProcess> {
   if (!existsSync(cliBin)) throw new Error(`${cliBin} is missing: build first (npm test does).`);
   const ready = join(dataDir, `ready-${Date.now()}.json`);
-  const args = ["governance", "service", "start", "--data-dir", dataDir, "--port", "0", "--ready-file", ready];
+  const args = ["governance", "service", "start", "--data-dir", dataDir, "--port", "0", "--ready-file", ready, ...extraArgs];
   initialMemberCerts.forEach((cert, i) => {
     const file = join(dataDir, `initial-member-${i}.pem`);
     writeFileSync(file, cert);
