@@ -49,7 +49,7 @@ describe("the OpenAPI document served at /openapi.json", () => {
   it("gives every operation its authentication, a success response and catalogued error responses", () => {
     for (const [path, methods] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
-        expect(["signed", "caller", "bearer", "none"], `${method} ${path}`).toContain(operation["x-cleanroom-auth"]);
+        expect(["signed", "caller", "bearer", "callerOrAttested", "none"], `${method} ${path}`).toContain(operation["x-cleanroom-auth"]);
         const statuses = Object.keys(operation.responses).map(Number);
         expect(statuses.some((s) => s < 300), `${method} ${path} success`).toBe(true);
         const catalogued = new Set<number>(Object.values(ERROR_CATALOGUE).map((e) => e.status));

@@ -190,3 +190,37 @@ describe("release endpoint fuzzing", () => {
     expect(statuses.get(400) ?? 0).toBeGreaterThan(ROUNDS * 0.9);
   });
 });
+
+describe("consent checks by attested clean rooms (24, 26, 51)", () => {
+  it("answers an admitted workload anonymously, and refuses it while the contract has no policy", async () => {
+    const ID = "consent-checked";
+    const [first] = consortium.members;
+    await appRequest(consortium.service, first, "PUT", `/app/contracts/${ID}`, { data: {} });
+    const snapshot = (await appRequest(consortium.service, first, "GET", `/app/contracts/${ID}`)).body;
+    await unanimously(consortium, [{ name: "set_contract", args: { contractId: ID, contract: snapshot } }]);
+    const check = (path: string, body: unknown = { attestation: evidence }) => appRequest(consortium.service, undefined, "POST", `/app/contracts/${ID}${path}`, body);
+
+    const noPolicy = await check("/runtimeoptions/execution/status");
+    expect([noPolicy.status, errorCode(noPolicy)]).toEqual([400, "VerifySnpAttestationFailed"]);
+    expect(JSON.stringify(noPolicy.body)).toContain("The clean room policy is missing. Please propose a new clean room policy.");
+    await unanimously(consortium, [{ name: "set_clean_room_policy", args: { contractId: ID, type: "add", claims: { "x-ms-sevsnpvm-hostdata": ALLOW_ALL } } }]);
+
+    expect((await check("/runtimeoptions/execution/status")).body).toEqual({ status: "enabled" });
+    const missing = await check("/runtimeoptions/execution/status", {});
+    expect([missing.status, errorCode(missing)]).toEqual([400, "AttestationMissing"]);
+    const bound = await check("/runtimeoptions/execution/status", attested());
+    expect(bound.body).toEqual({ status: "enabled" });
+    await appRequest(consortium.service, first, "POST", `/app/contracts/${ID}/runtimeoptions/execution/disable`);
+    expect((await check("/runtimeoptions/execution/status")).body).toMatchObject({ status: "disabled", reason: { code: "ContractDisabled" } });
+    await appRequest(consortium.service, first, "POST", `/app/contracts/${ID}/runtimeoptions/execution/enable`);
+
+    // A user document of the contract: the clean room checks consent per document too (51).
+    const approvers = consortium.members.map((m) => ({ approverId: m.id, approverIdType: "member" }));
+    const version = (await appRequest(consortium.service, first, "PUT", `/app/contracts/${ID}/userdocuments/dataset`, { data: {}, approvers })).transactionId;
+    expect((await check("/userdocuments/dataset/runtimeoptions/execution/status")).body).toMatchObject({ status: "disabled", reason: { code: "UserDocumentNotAccepted" } });
+    for (const m of consortium.members) await appRequest(consortium.service, m, "POST", `/app/contracts/${ID}/userdocuments/dataset/approval`, { version, action: "accept" });
+    expect((await check("/userdocuments/dataset/runtimeoptions/execution/status")).body).toEqual({ status: "enabled" });
+    await appRequest(consortium.service, first, "POST", `/app/contracts/${ID}/userdocuments/dataset/runtimeoptions/execution/disable`);
+    expect((await check("/userdocuments/dataset/runtimeoptions/execution/status")).body).toMatchObject({ status: "disabled", reason: { code: "UserDocumentRuntimeOptionDisabled" } });
+  });
+});

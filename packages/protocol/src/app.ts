@@ -145,6 +145,12 @@ export const ReleaseSecretBodySchema = z.object({
   encrypt: z.object({ publicKey: z.string().max(16_384).optional() }).optional(),
   platform: z.string().max(32).optional(),
 });
+/**
+ * Body of a runtime-option status check by an anonymous attested workload (the clean room's consent check):
+ * `attestation`, and optionally `encrypt.publicKey` to bind the report to. Members and users send no body.
+ */
+export const AttestedCheckBodySchema = ReleaseSecretBodySchema.optional();
+
 export const ReleasedSecretSchema = z.object({
   /** base64 of RSA-OAEP-SHA-256(AES-256 key) ‖ AES-KWP(secret): CKM_RSA_AES_KEY_WRAP to `encrypt.publicKey`. */
   value: z.string(),

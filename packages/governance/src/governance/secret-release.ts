@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { AttestationError, verifySnpEvidence, type AmdChainCache, type SnpClaims } from "@cleanroom/attestation";
 import { wrapToRsaKey } from "@cleanroom/crypto";
 import type { StateReader } from "@cleanroom/ledger";
@@ -65,19 +65,33 @@ function matchPolicy(policy: PolicyClaims, claims: SnpClaims): void {
  * claims against the policy. Throws VerifySnpAttestationFailed, ReportDataMismatch or EncryptionMissing.
  */
 export function verifyWorkload(state: StateReader, settings: AttestationSettings, contractId: string, attestation: unknown, publicKeyPem: string): VerifiedWorkload {
-  const policy = getCleanRoomPolicies(state, contractId)["snp-caci"];
-  if (!policy || Object.keys(policy).length === 0) throw failed("The clean room policy is missing. Please propose a new clean room policy.");
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey(publicKeyPem);
   } catch {
     throw new ApiError("EncryptionMissing", "encrypt.publicKey is not base64 of a public key PEM.");
   }
+  return { ...verifyAdmitted(state, settings, contractId, attestation, publicKeyPem), publicKey };
+}
+
+/**
+ * Verifies the evidence and matches it against the contract's policy. With `boundPem`, the report data must bind it;
+ * without (consent checks, whose answer is not secret), the report data is not checked — as in the reference.
+ */
+export function verifyAdmitted(
+  state: StateReader,
+  settings: AttestationSettings,
+  contractId: string,
+  attestation: unknown,
+  boundPem: string | undefined,
+): Omit<VerifiedWorkload, "publicKey"> {
+  const policy = getCleanRoomPolicies(state, contractId)["snp-caci"];
+  if (!policy || Object.keys(policy).length === 0) throw failed("The clean room policy is missing. Please propose a new clean room policy.");
   let claims: SnpClaims;
   try {
     claims = verifySnpEvidence(attestation, {
       allowedHostData: "unchecked",
-      reportData: { runtimeData: publicKeyPem },
+      reportData: boundPem === undefined ? "unchecked" : { runtimeData: boundPem },
       now: new Date(settings.clock()),
       chainCache: settings.chainCache,
     }).claims;
@@ -86,13 +100,13 @@ export function verifyWorkload(state: StateReader, settings: AttestationSettings
     if (error.reason === "ReportDataMismatch") throw new ApiError("ReportDataMismatch", "Attestation report_data value did not match calculated value.");
     throw failed(`The attestation does not verify (${error.reason}): ${error.message}`);
   }
-  const bound = createHash("sha256").update(publicKeyPem, "utf8").digest("hex");
-  const replayed = PUBLISHED_TEST_KEY_DIGESTS.has(bound);
+  // Judged by the report itself, bound key or not: its report data names a key whose private half is public.
+  const replayed = PUBLISHED_TEST_KEY_DIGESTS.has(claims["x-ms-sevsnpvm-reportdata"].slice(0, 64));
   if (replayed && !settings.insecureVirtualAttestation) {
     throw failed("The attestation is a replay of a published test vector (its key is public); the service accepts it only when started with --insecure-virtual-attestation.");
   }
   matchPolicy(policy, claims);
-  return { publicKey, claims, attestationMode: replayed ? "replayed-test-vector" : "sevsnp" };
+  return { claims, attestationMode: replayed ? "replayed-test-vector" : "sevsnp" };
 }
 
 /** The secret wrapped (CKM_RSA_AES_KEY_WRAP) to the verified workload's key. */
@@ -119,4 +133,19 @@ export function checkTokenSubject(contractId: string, sub: string | undefined): 
     throw new ApiError("InvalidInput", `A workload of contract ${contractId} may only ask for the subject '${contractId}' or '${contractId}/<name>', not '${sub}'.`);
   }
   return sub;
+}
+
+/**
+ * The anonymous branch of a runtime-option status check: the caller must be a workload the contract's policy
+ * admits (reference §2.1: consent checks by the clean room). The report is bound to `encrypt.publicKey` when given.
+ */
+export function verifyConsentChecker(state: StateReader, settings: AttestationSettings, contractId: string, request: ReleaseRequest | undefined): void {
+  if (request?.attestation === undefined || request.attestation === null) {
+    throw new ApiError("AttestationMissing", "An anonymous status check must carry the workload's attestation.");
+  }
+  if (request.platform !== undefined && request.platform !== "snp-caci") {
+    throw new ApiError("UnsupportedPlatform", `The attestation platform '${request.platform}' is not supported; use snp-caci.`);
+  }
+  const encoded = request.encrypt?.publicKey;
+  verifyAdmitted(state, settings, contractId, request.attestation, encoded ? Buffer.from(encoded, "base64").toString("utf8") : undefined);
 }

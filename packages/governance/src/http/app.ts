@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ApiError, type ErrorBody } from "@cleanroom/protocol";
-import { authenticateBearer, authenticateCaller } from "../auth/client-certificates.js";
+import type { TLSSocket } from "node:tls";
+import { authenticateBearer, authenticateCaller, peerCertificateId } from "../auth/client-certificates.js";
 import type { ServiceContext } from "./context.js";
 import { buildOpenApi } from "./openapi.js";
 import { contractRoutes } from "./routes/contracts.js";
@@ -127,7 +128,11 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
           throw new ApiError("UnsupportedContentType", "Signed governance requests must be sent as application/cose.");
         }
         if (route.body && route.body !== "cose") checkJsonBody(request);
-        const caller = route.auth === "caller" ? await authenticateCaller(ctx.ledger, ctx.jwtAuthenticator, request.raw) : undefined;
+        const presentsCredentials = peerCertificateId(request.raw.socket as TLSSocket) !== null || request.headers.authorization !== undefined;
+        const caller =
+          route.auth === "caller" || (route.auth === "callerOrAttested" && presentsCredentials)
+            ? await authenticateCaller(ctx.ledger, ctx.jwtAuthenticator, request.raw)
+            : undefined;
         const token = route.auth === "bearer" ? await authenticateBearer(ctx.ledger, ctx.jwtAuthenticator, request.raw) : undefined;
         const params = route.params ? parseOrThrow(route.params, request.params, "InvalidParameter") : {};
         const query = route.query ? parseOrThrow(route.query, request.query, "InvalidParameter") : {};

@@ -25,6 +25,8 @@ function parameters(route: RouteDefinition): unknown[] {
 const AUTH_TEXT = {
   signed: "Body is a COSE_Sign1 (ES384) signed by an Active member, as produced by CCF's ccf_cose_sign1.",
   caller: "Caller presents the TLS client certificate of a registered member or user, or an 'Authorization: Bearer <JWT>' of a registered user from a trusted issuer.",
+  callerOrAttested:
+    "A registered member or user (certificate or bearer token) — or, presenting no credentials at all, an attested workload whose SEV-SNP evidence in the body satisfies the contract's clean-room policy.",
   bearer: "Caller presents an 'Authorization: Bearer <JWT>' of a trusted issuer; its oid need not be a registered user identity. Client certificates are not accepted.",
   none: "No authentication.",
 } as const;

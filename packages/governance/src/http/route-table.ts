@@ -7,10 +7,12 @@ import type { VerifiedToken } from "../auth/jwt-issuers.js";
  * How an endpoint authenticates its caller:
  * - `signed`: the body is a COSE_Sign1 governance message (verified by the handler, which knows the message type);
  * - `caller`: a registered member or user, by TLS client certificate, or a JWT user by bearer token;
+ * - `callerOrAttested`: like `caller` when credentials are presented; without any, an anonymous attested workload
+ *   (the handler verifies the attestation in the body);
  * - `bearer`: a bearer token of a trusted issuer only, whose `oid` need not be registered (invitees);
  * - `none`: anonymous.
  */
-export type AuthMode = "signed" | "caller" | "bearer" | "none";
+export type AuthMode = "signed" | "caller" | "bearer" | "callerOrAttested" | "none";
 
 type AnyObject = z.ZodObject;
 

@@ -1,5 +1,6 @@
 import {
   ApiError,
+  AttestedCheckBodySchema,
   CleanRoomPolicySchema,
   ContractListQuerySchema,
   ContractListSchema,
@@ -22,12 +23,15 @@ import {
   putContract,
   setExecutionConsent,
 } from "../../governance/contracts.js";
+import { verifyConsentChecker } from "../../governance/secret-release.js";
 import { requireActiveMember } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 const ContractParams = z.object({ contractId: ResourceIdSchema });
 const OptionParams = ContractParams.extend({ option: z.string().max(64) });
+/** Errors of the anonymous branch of a status check (an attested workload). */
+const ATTESTED_CHECK_ERRORS: readonly ErrorCode[] = ["AttestationMissing", "UnsupportedPlatform", "EncryptionMissing", "VerifySnpAttestationFailed", "ReportDataMismatch"];
 const READ_ERRORS: readonly ErrorCode[] = [...CALLER_AUTH_ERRORS, "InvalidParameter"];
 const WRITE_ERRORS: readonly ErrorCode[] = [...READ_ERRORS, "MemberOnly", "MemberNotActive"];
 
@@ -145,14 +149,16 @@ export function contractRoutes(ctx: ServiceContext): RouteDefinition[] {
       path: "/app/contracts/{contractId}/runtimeoptions/{option}/status",
       summary: "Show a contract's runtime option status",
       description:
-        "`execution`: enabled unless the contract is not accepted or a member disabled it (`reason` names them). `logging`/`telemetry`: the accepted status (default disabled) and the open proposals that would change it.",
+        "`execution`: enabled unless the contract is not accepted or a member disabled it (`reason` names them). `logging`/`telemetry`: the accepted status (default disabled) and the open proposals that would change it. Members and users call it with their identity; the clean room's consent check calls it anonymously with `{attestation, encrypt?}`, which must satisfy the contract's clean-room policy.",
       tag: "Contracts",
-      auth: "caller",
+      auth: "callerOrAttested",
       params: OptionParams,
+      body: AttestedCheckBodySchema,
       response: { status: 200, description: "The status.", schema: RuntimeOptionStatusSchema },
-      errors: [...READ_ERRORS, "InvalidOption"],
-      async handler({ params }) {
+      errors: [...READ_ERRORS, "InvalidOption", ...ATTESTED_CHECK_ERRORS],
+      async handler({ params, caller, body }) {
         const option = parseOption(params.option);
+        if (!caller) verifyConsentChecker(ctx.ledger, ctx.attestation, params.contractId, body);
         return { body: contractRuntimeOptionStatus(ctx.ledger, params.contractId, option), headers: await durableRead(ctx.ledger) };
       },
     }),

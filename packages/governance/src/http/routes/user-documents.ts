@@ -1,5 +1,6 @@
 import {
   ApiError,
+  AttestedCheckBodySchema,
   ApprovalBodySchema,
   parseLabelSelector,
   PutUserDocumentBodySchema,
@@ -22,6 +23,7 @@ import {
   userDocumentRuntimeOptionStatus,
   userDocumentView,
 } from "../../governance/user-documents.js";
+import { verifyConsentChecker } from "../../governance/secret-release.js";
 import { requireActiveCaller } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
@@ -30,6 +32,8 @@ const ContractParams = z.object({ contractId: ResourceIdSchema });
 const DocumentParams = ContractParams.extend({ documentId: ResourceIdSchema });
 const OptionParams = DocumentParams.extend({ option: z.string().max(64) });
 const ListQuery = z.strictObject({ labelSelector: z.string().max(4096).optional() });
+/** Errors of the anonymous branch of a status check (an attested workload). */
+const ATTESTED_CHECK_ERRORS: readonly ErrorCode[] = ["AttestationMissing", "UnsupportedPlatform", "EncryptionMissing", "VerifySnpAttestationFailed", "ReportDataMismatch"];
 const READ_ERRORS: readonly ErrorCode[] = [...CALLER_AUTH_ERRORS, "InvalidParameter"];
 const WRITE_ERRORS: readonly ErrorCode[] = [...READ_ERRORS, "MemberNotActive", "InvalidInput", "MalformedJson", "RequestTooLarge"];
 const BASE = "/app/contracts/{contractId}/userdocuments";
@@ -161,14 +165,17 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       method: "POST",
       path: `${BASE}/{documentId}/runtimeoptions/{option}/status`,
       summary: "Show a user document's runtime option status",
-      description: "Enabled only for an Accepted document that no approver has disabled; `reason` says why not.",
+      description:
+        "Enabled only for an Accepted document that no approver has disabled; `reason` says why not. Anonymous callers (the clean room's consent check) send `{attestation, encrypt?}`, which must satisfy the contract's clean-room policy.",
       tag: "User documents",
-      auth: "caller",
+      auth: "callerOrAttested",
       params: OptionParams,
+      body: AttestedCheckBodySchema,
       response: { status: 200, description: "The status.", schema: RuntimeOptionStatusSchema },
-      errors: [...READ_ERRORS, "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound"],
-      async handler({ params }) {
+      errors: [...READ_ERRORS, "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound", ...ATTESTED_CHECK_ERRORS],
+      async handler({ params, caller, body }) {
         const option = parseOption(params.option);
+        if (!caller) verifyConsentChecker(ctx.ledger, ctx.attestation, params.contractId, body);
         return {
           body: userDocumentRuntimeOptionStatus(ctx.ledger, params.contractId, params.documentId, option),
           headers: await durableRead(ctx.ledger),
