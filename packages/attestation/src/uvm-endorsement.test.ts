@@ -5,7 +5,7 @@ import { type ParsedCertificate, parseCertificate } from "./certificates.js";
 import { parseDidX509, resolveDidX509 } from "./did-x509.js";
 import { AttestationError } from "./errors.js";
 import { ALLOWALL, POLICY2, SIDECAR, TEST_NOW, expected, vectorFile } from "./test-support.case.js";
-import { DEFAULT_UVM_ROOTS, verifyUvmEndorsement } from "./uvm-endorsement.js";
+import { createUvmEndorsementCache, DEFAULT_UVM_ROOTS, verifyUvmEndorsement } from "./uvm-endorsement.js";
 
 const ACI_DID = "did:x509:0:sha256:I__iuL25oXEVFdTP_aBLx_eT1RPHbCQ_ECBQfYZpt9s::eku:1.3.6.1.4.1.311.76.59.1.2";
 const FEED = "ContainerPlat-AMD-UVM";
@@ -65,6 +65,19 @@ describe("verifyUvmEndorsement", () => {
   it("rejects an endorsement for another launch measurement", () => {
     expect(reasonOf(() => verifyUvmEndorsement(uvmOf(SIDECAR), measurementOf(ALLOWALL)))).toBe("UvmMeasurementMismatch");
     expect(reasonOf(() => verifyUvmEndorsement(uvmOf(ALLOWALL), measurementOf(SIDECAR)))).toBe("UvmMeasurementMismatch");
+  });
+
+  it("caches a verified document by its hash but still checks the report's measurement and the roots each time", () => {
+    const cache = createUvmEndorsementCache();
+    const roots = [{ did: ACI_DID, feed: FEED, minimumSvn: 22 }];
+    const first = verifyUvmEndorsement(uvmOf(SIDECAR), measurementOf(SIDECAR), roots, cache);
+    expect(verifyUvmEndorsement(uvmOf(SIDECAR), measurementOf(SIDECAR), roots, cache)).toEqual(first);
+    expect(reasonOf(() => verifyUvmEndorsement(uvmOf(SIDECAR), measurementOf(ALLOWALL), roots, cache))).toBe("UvmMeasurementMismatch");
+    expect(reasonOf(() => verifyUvmEndorsement(uvmOf(SIDECAR), measurementOf(SIDECAR), DEFAULT_UVM_ROOTS, cache))).toBe("UvmSvnTooLow");
+    // A different document is verified on its own, never served from another's entry.
+    const altered = Buffer.from(uvmOf(ALLOWALL));
+    altered[altered.length - 1] = (altered[altered.length - 1] ?? 0) ^ 1;
+    expect(reasonOf(() => verifyUvmEndorsement(altered, measurementOf(ALLOWALL), DEFAULT_UVM_ROOTS, cache))).toBe("UvmSignature");
   });
 
   it("rejects untrusted issuers and feeds", () => {

@@ -1,4 +1,4 @@
-import { constants, verify, type KeyObject } from "node:crypto";
+import { constants, createHash, verify, type KeyObject } from "node:crypto";
 import { coseToBeSigned, decodeCoseSign1, type CoseSign1 } from "@cleanroom/crypto";
 import { type ParsedCertificate, parseCertificate } from "./certificates.js";
 import { resolveDidX509 } from "./did-x509.js";
@@ -136,7 +136,58 @@ export function verifyUvmEndorsement(
   bytes: Uint8Array,
   reportMeasurement: Uint8Array,
   roots: readonly UvmTrustedRoot[] = DEFAULT_UVM_ROOTS,
+  cache?: UvmEndorsementCache,
 ): UvmEndorsement {
+  // The document's own checks depend on its bytes alone (certificate times are deliberately not checked), so a
+  // verified document can be remembered by its hash; the comparisons with this report and these roots never are.
+  const key = cache ? createHash("sha256").update(bytes).digest("hex") : undefined;
+  let document = key === undefined ? undefined : cache?.get(key);
+  if (document === undefined) {
+    document = verifyUvmDocument(bytes);
+    if (key !== undefined) cache?.set(key, document);
+  }
+  const { did, feed } = document;
+  const payload = document;
+  const reportHex = Buffer.from(reportMeasurement).toString("hex");
+  check(
+    payload.launchMeasurement === reportHex,
+    "UvmMeasurementMismatch",
+    `The UVM endorsement is for launch measurement ${payload.launchMeasurement}, the report has ${reportHex}.`,
+  );
+
+  const forDid = roots.filter((root) => root.did === did);
+  check(forDid.length > 0, "UvmIssuer", `UVM endorsement issuer ${did} is not trusted.`);
+  const forFeed = forDid.filter((root) => root.feed === feed);
+  check(forFeed.length > 0, "UvmFeed", `Feed "${feed}" is not trusted for issuer ${did}.`);
+  check(
+    forFeed.some((root) => payload.svn >= root.minimumSvn),
+    "UvmSvnTooLow",
+    `UVM SVN ${payload.svn} is below the minimum ${Math.min(...forFeed.map((root) => root.minimumSvn))} for feed "${feed}".`,
+  );
+  return { did, feed, svn: payload.svn, launchMeasurement: payload.launchMeasurement };
+}
+
+/** Verified UVM endorsement documents by the SHA-256 of their bytes (see {@link createUvmEndorsementCache}). */
+export interface UvmEndorsementCache {
+  get(key: string): UvmEndorsement | undefined;
+  set(key: string, document: UvmEndorsement): void;
+}
+
+/** A small in-memory cache of verified UVM endorsement documents; the oldest entry goes first when full. */
+export function createUvmEndorsementCache(maxEntries = 64): UvmEndorsementCache {
+  const entries = new Map<string, UvmEndorsement>();
+  return {
+    get: (key) => entries.get(key),
+    set(key, document) {
+      entries.set(key, document);
+      const oldest = entries.keys().next();
+      if (entries.size > maxEntries && oldest.done !== true) entries.delete(oldest.value);
+    },
+  };
+}
+
+/** The checks of the document itself: COSE structure, signature by the x5chain leaf, did:x509 issuer, payload. */
+function verifyUvmDocument(bytes: Uint8Array): UvmEndorsement {
   check(bytes[0] === COSE_SIGN1_TAG_BYTE, "UvmMalformed", "The UVM endorsement is not a tagged COSE_Sign1 (tag 18).");
   const message = failClosed("UvmMalformed", "The UVM endorsement is not a COSE_Sign1", () => decodeCoseSign1(bytes));
   check(!message.protectedHeader.has(HEADER_CRIT), "UvmMalformed", "Critical COSE headers are not supported.");
@@ -162,21 +213,5 @@ export function verifyUvmEndorsement(
   resolveDidX509(did, chain);
 
   const payload = parsePayload(message);
-  const reportHex = Buffer.from(reportMeasurement).toString("hex");
-  check(
-    payload.launchMeasurement === reportHex,
-    "UvmMeasurementMismatch",
-    `The UVM endorsement is for launch measurement ${payload.launchMeasurement}, the report has ${reportHex}.`,
-  );
-
-  const forDid = roots.filter((root) => root.did === did);
-  check(forDid.length > 0, "UvmIssuer", `UVM endorsement issuer ${did} is not trusted.`);
-  const forFeed = forDid.filter((root) => root.feed === feed);
-  check(forFeed.length > 0, "UvmFeed", `Feed "${feed}" is not trusted for issuer ${did}.`);
-  check(
-    forFeed.some((root) => payload.svn >= root.minimumSvn),
-    "UvmSvnTooLow",
-    `UVM SVN ${payload.svn} is below the minimum ${Math.min(...forFeed.map((root) => root.minimumSvn))} for feed "${feed}".`,
-  );
   return { did, feed, svn: payload.svn, launchMeasurement: payload.launchMeasurement };
 }

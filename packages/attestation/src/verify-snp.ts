@@ -18,7 +18,7 @@ import {
   productFromCpuid,
   tcbComponents,
 } from "./tcb.js";
-import { type UvmEndorsement, type UvmTrustedRoot, DEFAULT_UVM_ROOTS, verifyUvmEndorsement } from "./uvm-endorsement.js";
+import { type UvmEndorsement, type UvmEndorsementCache, type UvmTrustedRoot, DEFAULT_UVM_ROOTS, verifyUvmEndorsement } from "./uvm-endorsement.js";
 import { type AmdChainCache, type VcekExtensions, type VerifiedAmdChain, readVcekExtensions, verifyAmdChain } from "./vcek.js";
 
 export interface VerifySnpOptions extends GuestPolicyOptions {
@@ -40,6 +40,8 @@ export interface VerifySnpOptions extends GuestPolicyOptions {
   now?: Date;
   /** Optional cache of verified AMD chains (see {@link createAmdChainCache}). Verdicts are never cached. */
   chainCache?: AmdChainCache;
+  /** Optional cache of verified UVM endorsement documents (by hash); the report-specific checks always run. */
+  uvmCache?: UvmEndorsementCache;
 }
 
 /** The outcome of a successful verification. */
@@ -155,7 +157,7 @@ function runPipeline(evidence: SnpEvidence, options: VerifySnpOptions): SnpVerif
   // 5. The UVM the guest runs, as endorsed by its publisher.
   let uvm: UvmEndorsement | undefined;
   if (evidence.uvmEndorsements !== undefined) {
-    uvm = verifyUvmEndorsement(evidence.uvmEndorsements, report.measurement, options.uvm?.roots ?? DEFAULT_UVM_ROOTS);
+    uvm = verifyUvmEndorsement(evidence.uvmEndorsements, report.measurement, options.uvm?.roots ?? DEFAULT_UVM_ROOTS, options.uvmCache);
   } else {
     check(options.uvm?.required === false, "UvmMissing", "No UVM endorsement was given.");
   }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createPrivateKey } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { parseCertificate, signDigest } from "@cleanroom/crypto";
-import { createAmdChainCache } from "@cleanroom/attestation";
+import { createAmdChainCache, createUvmEndorsementCache } from "@cleanroom/attestation";
 import { openLedger, type Ledger } from "@cleanroom/ledger";
 import { MemberDataSchema } from "@cleanroom/protocol";
 import { JwtAuthenticator } from "./auth/jwt-issuers.js";
@@ -122,7 +122,7 @@ export async function startGovernanceService(options: GovernanceServiceOptions):
     lifecycle: { engine, clock, observers: [contractProposalAuditor(clock)] },
     identity,
     jwtAuthenticator: new JwtAuthenticator(ledger, { clock }),
-    attestation: { insecureVirtualAttestation: options.insecureVirtualAttestation ?? false, chainCache: createAmdChainCache(), clock },
+    attestation: { insecureVirtualAttestation: options.insecureVirtualAttestation ?? false, chainCache: createAmdChainCache(), uvmCache: createUvmEndorsementCache(), clock },
   };
   const { app } = buildApp(ctx, {
     https: { key: identity.nodeKeyPem, cert: identity.nodeCertificatePem },

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { AttestationError, verifySnpEvidence, type AmdChainCache, type SnpClaims } from "@cleanroom/attestation";
+import { AttestationError, verifySnpEvidence, type AmdChainCache, type SnpClaims, type UvmEndorsementCache } from "@cleanroom/attestation";
 import { wrapToRsaKey } from "@cleanroom/crypto";
 import type { StateReader } from "@cleanroom/ledger";
 import { ApiError, type PolicyClaims } from "@cleanroom/protocol";
@@ -17,6 +17,7 @@ export interface AttestationSettings {
   /** Accept releases bound to published test keys (development only). */
   insecureVirtualAttestation: boolean;
   chainCache: AmdChainCache;
+  uvmCache: UvmEndorsementCache;
   clock: () => number;
 }
 
@@ -94,6 +95,7 @@ export function verifyAdmitted(
       reportData: boundPem === undefined ? "unchecked" : { runtimeData: boundPem },
       now: new Date(settings.clock()),
       chainCache: settings.chainCache,
+      uvmCache: settings.uvmCache,
     }).claims;
   } catch (error) {
     if (!(error instanceof AttestationError)) throw error;
