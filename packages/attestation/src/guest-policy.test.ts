@@ -1,21 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { AttestationError } from "./errors.js";
 import { checkGuestPolicy } from "./guest-policy.js";
 import { parseSnpReport } from "./report.js";
-import { ALLOWALL, DEBUG, vectorFile } from "./test-support.case.js";
+import { ALLOWALL, DEBUG, vectorFile, reasonOf } from "./test-support.case.js";
 
 // Genuine reports all have VMPL 0 and no migration agent; a mutated report cannot pass the signature check, so the
 // policy checks are exercised here on parsed reports (verify-snp.test.ts covers their place in the pipeline).
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AttestationError) return error.reason;
-    throw error;
-  }
-  return "accepted";
-}
 
 function report(mutate: (bytes: Buffer) => void = () => undefined, vector = ALLOWALL) {
   const bytes = Buffer.from(vectorFile(vector, "report.bin"));

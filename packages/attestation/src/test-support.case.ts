@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { AttestationError } from "./errors.js";
 
 export const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "testdata", "snp");
 
@@ -82,4 +83,15 @@ export interface ExpectedVector {
 
 export function expected(vector: string): ExpectedVector {
   return vectorJson<ExpectedVector>(vector, "expected.json");
+}
+
+/** The AttestationError reason `fn` fails with, or "accepted"; any other exception propagates. */
+export function reasonOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof AttestationError) return error.reason;
+    throw error;
+  }
+  return "accepted";
 }

@@ -3,22 +3,11 @@ import { cborDecode, cborEncode } from "@cleanroom/crypto";
 import { Tag } from "cbor-x";
 import { type ParsedCertificate, parseCertificate } from "./certificates.js";
 import { parseDidX509, resolveDidX509 } from "./did-x509.js";
-import { AttestationError } from "./errors.js";
-import { ALLOWALL, POLICY2, SIDECAR, TEST_NOW, expected, vectorFile } from "./test-support.case.js";
+import { ALLOWALL, POLICY2, SIDECAR, TEST_NOW, expected, vectorFile, reasonOf } from "./test-support.case.js";
 import { createUvmEndorsementCache, DEFAULT_UVM_ROOTS, verifyUvmEndorsement } from "./uvm-endorsement.js";
 
 const ACI_DID = "did:x509:0:sha256:I__iuL25oXEVFdTP_aBLx_eT1RPHbCQ_ECBQfYZpt9s::eku:1.3.6.1.4.1.311.76.59.1.2";
 const FEED = "ContainerPlat-AMD-UVM";
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AttestationError) return error.reason;
-    throw error;
-  }
-  return "accepted";
-}
 
 const measurementOf = (vector: string) => Buffer.from(expected(vector).measurement, "hex");
 const uvmOf = (vector: string) => vectorFile(vector, "uvm_endorsements.cose");

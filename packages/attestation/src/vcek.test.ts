@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { AMD_ROOTS, spkiSha256 } from "./amd-roots.js";
 import { type ParsedCertificate, parseCertificate, splitPemCertificates } from "./certificates.js";
-import { AttestationError } from "./errors.js";
 import { SNP_PRODUCTS } from "./tcb.js";
-import { ALL_REPORT_VECTORS, TEST_NOW, expected, vectorJson, vectorText } from "./test-support.case.js";
+import { ALL_REPORT_VECTORS, TEST_NOW, expected, vectorJson, vectorText, reasonOf } from "./test-support.case.js";
 import { type AmdCertificateDers, createAmdChainCache, readVcekExtensions, verifyAmdChain } from "./vcek.js";
 
 function certificates(pem: string): ParsedCertificate[] {
@@ -19,16 +18,6 @@ function chainOf(vector: string): AmdCertificateDers {
 function rootsOf(product: string): { ask: Uint8Array; ark: Uint8Array } {
   const [ask, ark] = splitPemCertificates(vectorText("amd-roots", `${product.toLowerCase()}_ask_ark.pem`), "MalformedEvidence");
   return { ask: ask!, ark: ark! };
-}
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AttestationError) return error.reason;
-    throw error;
-  }
-  return "accepted";
 }
 
 describe("pinned AMD roots", () => {

@@ -6,18 +6,7 @@ import { type SnpEvidence, parseSnpEvidence } from "./evidence.js";
 import { hostDataFromCcePolicy } from "./host-data.js";
 import { REPORT_FIELDS, SNP_SIGNED_REGION_END } from "./report.js";
 import { expectedReportData } from "./report-data.js";
-import {
-  ALLOWALL,
-  DEBUG,
-  POLICY2,
-  POSITIVE_VECTORS,
-  SIDECAR,
-  TEST_NOW,
-  expected,
-  vectorFile,
-  vectorJson,
-  vectorText,
-} from "./test-support.case.js";
+import { ALLOWALL, DEBUG, POLICY2, POSITIVE_VECTORS, SIDECAR, TEST_NOW, expected, vectorFile, vectorJson, vectorText, reasonOf } from "./test-support.case.js";
 import { DEFAULT_UVM_ROOTS } from "./uvm-endorsement.js";
 import { type VerifySnpOptions, verifySnpAttestation, verifySnpEvidence } from "./verify-snp.js";
 import { createAmdChainCache } from "./vcek.js";
@@ -42,16 +31,6 @@ function evidenceOf(vector: string): SnpEvidence {
   };
   if (vector !== DEBUG) evidence.uvmEndorsements = vectorFile(vector, "uvm_endorsements.cose");
   return evidence;
-}
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AttestationError) return error.reason;
-    throw error;
-  }
-  return "accepted";
 }
 
 function claimsFromExpected(vector: string): SnpClaims {
