@@ -351,6 +351,13 @@ function changedPolicy(current, args, policyType) {
   return next;
 }
 
+/** The OIDC issuer's settings; throws unless it is enabled (rotation and URL changes need an enabled issuer). */
+function enabledOidcIssuer() {
+  const current = getJson(OIDC_ISSUER, "0");
+  if (current === undefined || !current.enabled) throw new Error("the OIDC issuer is not enabled");
+  return current;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Users by JWT and their issuers.
 
@@ -802,12 +809,10 @@ const actions = new Map([
       validate(args) {
         checkPlainObject(args, "args");
         checkOnlyKeys(args, [], "args");
-        const current = getJson(OIDC_ISSUER, "0");
-        if (current === undefined || !current.enabled) throw new Error("the OIDC issuer is not enabled");
+        enabledOidcIssuer();
       },
       apply() {
-        const current = getJson(OIDC_ISSUER, "0");
-        if (current === undefined || !current.enabled) throw new Error("the OIDC issuer is not enabled");
+        const current = enabledOidcIssuer();
         setJson(OIDC_ISSUER, "0", { ...current, keyGeneration: current.keyGeneration + 1 });
       },
     },
@@ -819,13 +824,10 @@ const actions = new Map([
         checkPlainObject(args, "args");
         checkOnlyKeys(args, ["issuer_url"], "args");
         checkHttpsUrl(args.issuer_url, "args.issuer_url");
-        const current = getJson(OIDC_ISSUER, "0");
-        if (current === undefined || !current.enabled) throw new Error("the OIDC issuer is not enabled");
+        enabledOidcIssuer();
       },
       apply(args) {
-        const current = getJson(OIDC_ISSUER, "0");
-        if (current === undefined || !current.enabled) throw new Error("the OIDC issuer is not enabled");
-        setJson(OIDC_ISSUER, "0", { ...current, issuerUrl: args.issuer_url });
+        setJson(OIDC_ISSUER, "0", { ...enabledOidcIssuer(), issuerUrl: args.issuer_url });
       },
     },
   ],
