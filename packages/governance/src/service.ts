@@ -122,6 +122,7 @@ export async function startGovernanceService(options: GovernanceServiceOptions):
     lifecycle: { engine, clock, observers: [contractProposalAuditor(clock)] },
     identity,
     jwtAuthenticator: new JwtAuthenticator(ledger, { clock }),
+    secrets: { key: identity.secretsKey, keyId: identity.secretsKeyId },
     attestation: { insecureVirtualAttestation: options.insecureVirtualAttestation ?? false, chainCache: createAmdChainCache(), uvmCache: createUvmEndorsementCache(), clock },
   };
   const { app } = buildApp(ctx, {

@@ -1,12 +1,7 @@
 import type { StateReader, WriteTx } from "@cleanroom/ledger";
-import { formatTxId } from "@cleanroom/protocol";
+import { readVersion } from "../state/json-state.js";
 import { isConstitutionWritableMap } from "../state/maps.js";
 import type { SandboxKv } from "./sandbox-types.js";
-
-function versionOf(state: StateReader, map: string, key: string): string | undefined {
-  const version = state.version(map, key);
-  return version === undefined ? undefined : formatTxId(version);
-}
 
 /** Read-only state for validate, resolve, ballots and requiredVoters: writes throw inside the VM. */
 export function readOnlyKv(state: StateReader, stage: string): SandboxKv {
@@ -18,7 +13,7 @@ export function readOnlyKv(state: StateReader, stage: string): SandboxKv {
     has: (map, key) => state.has(map, key),
     forEach: (map, visit) => state.forEach(map, visit),
     size: (map) => state.size(map),
-    version: (map, key) => versionOf(state, map, key),
+    version: (map, key) => readVersion(state, map, key),
     set: (map) => refuse(map),
     delete: (map) => refuse(map),
   };
@@ -79,7 +74,7 @@ export class StagedKv implements SandboxKv {
   }
 
   version(map: string, key: string): string | undefined {
-    return versionOf(this.tx, map, key);
+    return readVersion(this.tx, map, key);
   }
 
   size(map: string): number {

@@ -2,7 +2,6 @@ import type { StateReader, WriteTx } from "@cleanroom/ledger";
 import {
   ApiError,
   CONTRACT_RUNTIME_OPTION_ACTIONS,
-  formatTxId,
   IdentityIdSchema,
   type CleanRoomPolicy,
   type Contract,
@@ -23,7 +22,7 @@ import {
   requiredMembersOf,
   type MemberConsent,
 } from "../state/contracts.js";
-import { readJson, writeJson } from "../state/json-state.js";
+import { readJson, readVersion, writeJson } from "../state/json-state.js";
 import { Maps } from "../state/maps.js";
 import { getMember } from "../state/members.js";
 import { getProposal } from "../state/proposals.js";
@@ -32,8 +31,7 @@ import { openContractProposals, openProposalsWith, proposalActions } from "./pro
 import { toProposalInfo } from "./proposal-views.js";
 
 function versionOf(state: StateReader, map: string, key: string): string {
-  const version = state.version(map, key);
-  return version ? formatTxId(version) : "0.0";
+  return readVersion(state, map, key) ?? "0.0";
 }
 
 /** The open set_contract proposal for the contract, if any. */

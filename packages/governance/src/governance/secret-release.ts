@@ -38,16 +38,22 @@ function failed(message: string): ApiError {
   return new ApiError("VerifySnpAttestationFailed", message);
 }
 
-/** Request shape checks (reference codes); malformed requests are refused before any attestation work. */
-export function checkReleaseRequest(request: ReleaseRequest): { attestation: unknown; publicKeyPem: string } {
-  if (request.attestation === undefined || request.attestation === null) throw new ApiError("AttestationMissing", "The request carries no attestation.");
+/** The attestation of a request, which must be SEV-SNP (`snp-caci`): AttestationMissing / UnsupportedPlatform. */
+function attestationOf(request: ReleaseRequest | undefined): unknown {
+  if (request?.attestation === undefined || request.attestation === null) throw new ApiError("AttestationMissing", "The request carries no attestation.");
   if (request.platform !== undefined && request.platform !== "snp-caci") {
     throw new ApiError("UnsupportedPlatform", `The attestation platform '${request.platform}' is not supported; use snp-caci.`);
   }
+  return request.attestation;
+}
+
+/** Request shape checks (reference codes); malformed requests are refused before any attestation work. */
+export function checkReleaseRequest(request: ReleaseRequest): { attestation: unknown; publicKeyPem: string } {
+  const attestation = attestationOf(request);
   const encoded = request.encrypt?.publicKey;
   if (!encoded) throw new ApiError("EncryptionMissing", "The request carries no encrypt.publicKey to wrap the secret to.");
   const publicKeyPem = Buffer.from(encoded, "base64").toString("utf8");
-  return { attestation: request.attestation, publicKeyPem };
+  return { attestation, publicKeyPem };
 }
 
 /** Every claim of the policy must have one of its allowed values (reference §4.1). */
@@ -142,12 +148,7 @@ export function checkTokenSubject(contractId: string, sub: string | undefined): 
  * admits (reference §2.1: consent checks by the clean room). The report is bound to `encrypt.publicKey` when given.
  */
 export function verifyConsentChecker(state: StateReader, settings: AttestationSettings, contractId: string, request: ReleaseRequest | undefined): void {
-  if (request?.attestation === undefined || request.attestation === null) {
-    throw new ApiError("AttestationMissing", "An anonymous status check must carry the workload's attestation.");
-  }
-  if (request.platform !== undefined && request.platform !== "snp-caci") {
-    throw new ApiError("UnsupportedPlatform", `The attestation platform '${request.platform}' is not supported; use snp-caci.`);
-  }
-  const encoded = request.encrypt?.publicKey;
-  verifyAdmitted(state, settings, contractId, request.attestation, encoded ? Buffer.from(encoded, "base64").toString("utf8") : undefined);
+  const attestation = attestationOf(request);
+  const encoded = request?.encrypt?.publicKey;
+  verifyAdmitted(state, settings, contractId, attestation, encoded ? Buffer.from(encoded, "base64").toString("utf8") : undefined);
 }

@@ -77,6 +77,11 @@ function checkJsonBody(request: FastifyRequest): void {
   }
 }
 
+/** Whether the request carries a client certificate or an Authorization header (else it may be an attested workload). */
+function presentsCredentials(request: FastifyRequest): boolean {
+  return peerCertificateId(request.raw.socket as TLSSocket) !== null || request.headers.authorization !== undefined;
+}
+
 /** Builds the governance service's HTTPS application from the route table. */
 export function buildApp(ctx: ServiceContext, options: AppOptions): { app: FastifyInstance; routes: RouteDefinition[] } {
   const app = Fastify({
@@ -128,9 +133,8 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
           throw new ApiError("UnsupportedContentType", "Signed governance requests must be sent as application/cose.");
         }
         if (route.body && route.body !== "cose") checkJsonBody(request);
-        const presentsCredentials = peerCertificateId(request.raw.socket as TLSSocket) !== null || request.headers.authorization !== undefined;
         const caller =
-          route.auth === "caller" || (route.auth === "callerOrAttested" && presentsCredentials)
+          route.auth === "caller" || (route.auth === "callerOrAttested" && presentsCredentials(request))
             ? await authenticateCaller(ctx.ledger, ctx.jwtAuthenticator, request.raw)
             : undefined;
         const token = route.auth === "bearer" ? await authenticateBearer(ctx.ledger, ctx.jwtAuthenticator, request.raw) : undefined;

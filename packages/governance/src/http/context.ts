@@ -6,6 +6,7 @@ import { admit, type Expectation, type ReplayGuard, type SignedRequestVerifier, 
 import type { ServiceIdentity } from "../identity/service-identity.js";
 import type { JwtAuthenticator } from "../auth/jwt-issuers.js";
 import type { AttestationSettings } from "../governance/secret-release.js";
+import type { SecretsKey } from "../governance/secrets.js";
 
 /** What route handlers share. */
 export interface ServiceContext {
@@ -19,6 +20,8 @@ export interface ServiceContext {
   jwtAuthenticator: JwtAuthenticator;
   /** How attested workloads are verified (secret release). */
   attestation: AttestationSettings;
+  /** The key sealing secrets and the OIDC issuer's private keys in the ledger. */
+  secrets: SecretsKey;
 }
 
 /**

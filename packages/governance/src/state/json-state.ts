@@ -1,4 +1,5 @@
 import type { StateReader, WriteTx } from "@cleanroom/ledger";
+import { formatTxId } from "@cleanroom/protocol";
 import type { z } from "zod";
 
 const encoder = new TextEncoder();
@@ -27,6 +28,12 @@ export function readJson<T>(state: StateReader, map: string, key: string): T | u
 
 export function writeJson(tx: WriteTx, map: string, key: string, value: unknown): void {
   tx.set(map, key, encodeJson(value));
+}
+
+/** `view.seqno` of the transaction that last wrote the key (its optimistic-concurrency version), if any. */
+export function readVersion(state: StateReader, map: string, key: string): string | undefined {
+  const version = state.version(map, key);
+  return version === undefined ? undefined : formatTxId(version);
 }
 
 export function readText(state: StateReader, map: string, key: string): string | undefined {

@@ -1,6 +1,6 @@
 import type { StateReader } from "@cleanroom/ledger";
-import { formatTxId, type Approval, type ApprovalAction, type Approver, type ApproverIdType, type Labels } from "@cleanroom/protocol";
-import { readJson } from "./json-state.js";
+import { type Approval, type ApprovalAction, type Approver, type ApproverIdType, type Labels } from "@cleanroom/protocol";
+import { readJson, readVersion } from "./json-state.js";
 import { Maps } from "./maps.js";
 
 /** `public:user_documents` values. The document's version is the key's last write. */
@@ -44,8 +44,7 @@ export function getUserDocument(state: StateReader, contractId: string, document
 }
 
 export function userDocumentVersion(state: StateReader, contractId: string, documentId: string): string | undefined {
-  const version = state.version(Maps.userDocuments, documentKey(contractId, documentId));
-  return version ? formatTxId(version) : undefined;
+  return readVersion(state, Maps.userDocuments, documentKey(contractId, documentId));
 }
 
 /** The actions recorded for the document, in approver order, including ones written by the current transaction. */
@@ -64,13 +63,13 @@ export function getApprovalActions(state: StateReader, contractId: string, docum
  */
 export function getApprovals(state: StateReader, contractId: string, documentId: string, approvers: Approver[]): Approval[] {
   return getApprovalActions(state, contractId, documentId, approvers).map((action) => {
-    const txId = state.version(Maps.userDocumentApprovals, approvalKey(contractId, documentId, action));
+    const transactionId = readVersion(state, Maps.userDocumentApprovals, approvalKey(contractId, documentId, action));
     return {
       approverId: action.approverId,
       approverIdType: action.approverIdType,
       action: action.action,
       version: action.version,
-      transactionId: txId ? formatTxId(txId) : "0.0",
+      transactionId: transactionId ?? "0.0",
     };
   });
 }

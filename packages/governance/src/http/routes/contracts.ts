@@ -26,12 +26,11 @@ import {
 import { verifyConsentChecker } from "../../governance/secret-release.js";
 import { requireActiveMember } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
+import { ATTESTED_REQUEST_ERRORS } from "../attested-requests.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 const ContractParams = z.object({ contractId: ResourceIdSchema });
 const OptionParams = ContractParams.extend({ option: z.string().max(64) });
-/** Errors of the anonymous branch of a status check (an attested workload). */
-const ATTESTED_CHECK_ERRORS: readonly ErrorCode[] = ["AttestationMissing", "UnsupportedPlatform", "EncryptionMissing", "VerifySnpAttestationFailed", "ReportDataMismatch"];
 const READ_ERRORS: readonly ErrorCode[] = [...CALLER_AUTH_ERRORS, "InvalidParameter"];
 const WRITE_ERRORS: readonly ErrorCode[] = [...READ_ERRORS, "MemberOnly", "MemberNotActive"];
 
@@ -155,7 +154,7 @@ export function contractRoutes(ctx: ServiceContext): RouteDefinition[] {
       params: OptionParams,
       body: AttestedCheckBodySchema,
       response: { status: 200, description: "The status.", schema: RuntimeOptionStatusSchema },
-      errors: [...READ_ERRORS, "InvalidOption", ...ATTESTED_CHECK_ERRORS],
+      errors: [...READ_ERRORS, "InvalidOption", ...ATTESTED_REQUEST_ERRORS],
       async handler({ params, caller, body }) {
         const option = parseOption(params.option);
         if (!caller) verifyConsentChecker(ctx.ledger, ctx.attestation, params.contractId, body);

@@ -13,16 +13,15 @@ import { wrapToRsaKey } from "@cleanroom/crypto";
 import { z } from "zod";
 import { recordGovernanceEvent } from "../../governance/audit-events.js";
 import { checkReleaseRequest, checkTokenSubject, DEFAULT_WORKLOAD_TOKEN_SECONDS, verifyWorkload } from "../../governance/secret-release.js";
-import { contractExists } from "../../state/contracts.js";
 import { randomUUID } from "node:crypto";
 import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
 import { generateSigningKey, issuerJwks, oidcIssuerInfo, openIdConfiguration, signIssuerToken } from "../../governance/oidc-issuer.js";
+import { ATTESTED_REQUEST_ERRORS, auditingRefusals } from "../attested-requests.js";
 import { requireActiveMember } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
-  const secrets = { key: ctx.identity.secretsKey, keyId: ctx.identity.secretsKeyId };
   return [
     defineRoute({
       method: "GET",
@@ -62,7 +61,7 @@ export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
       errors: [...CALLER_AUTH_ERRORS, "MemberOnly", "MemberNotActive", "OidcIssuerNotEnabled"],
       async handler({ caller }) {
         requireActiveMember(caller);
-        const { result, headers } = await durableWrite(ctx.ledger, (tx) => generateSigningKey(tx, ctx.lifecycle.clock, secrets));
+        const { result, headers } = await durableWrite(ctx.ledger, (tx) => generateSigningKey(tx, ctx.lifecycle.clock, ctx.secrets));
         return { body: result, headers };
       },
     }),
@@ -82,11 +81,7 @@ export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
         "InvalidParameter",
         "InvalidInput",
         "MalformedJson",
-        "AttestationMissing",
-        "EncryptionMissing",
-        "UnsupportedPlatform",
-        "VerifySnpAttestationFailed",
-        "ReportDataMismatch",
+        ...ATTESTED_REQUEST_ERRORS,
         "OidcIssuerNotEnabled",
         "IssuerUrlNotSet",
         "SigningKeyNotAvailable",
@@ -95,16 +90,16 @@ export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
         const { attestation, publicKeyPem } = checkReleaseRequest(body);
         const sub = checkTokenSubject(params.contractId, query.sub);
         if (query.aud === undefined) throw new ApiError("InvalidInput", "The token request needs an 'aud' query parameter.");
-        const clock = ctx.lifecycle.clock;
-        try {
+        const aud = query.aud;
+        return auditingRefusals(ctx, params.contractId, "contract.token.denied", { sub }, async () => {
           const workload = verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem);
           const token = await signIssuerToken(
             ctx.ledger,
-            secrets,
-            clock(),
+            ctx.secrets,
+            ctx.lifecycle.clock(),
             {
               sub,
-              aud: query.aud,
+              aud,
               jti: randomUUID(),
               "x-ms-sevsnpvm-hostdata": workload.claims["x-ms-sevsnpvm-hostdata"],
               "cleanroom-attestation-mode": workload.attestationMode,
@@ -113,17 +108,10 @@ export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
           );
           const value = wrapToRsaKey(workload.publicKey, Buffer.from(token, "utf8")).toString("base64");
           const { headers } = await durableWrite(ctx.ledger, (tx) =>
-            recordGovernanceEvent(tx, clock, params.contractId, "contract.token.issued", { sub, aud: query.aud, attestationMode: workload.attestationMode }),
+            recordGovernanceEvent(tx, ctx.lifecycle.clock, params.contractId, "contract.token.issued", { sub, aud, attestationMode: workload.attestationMode }),
           );
           return { body: { value, attestationMode: workload.attestationMode }, headers };
-        } catch (error) {
-          if (error instanceof ApiError && contractExists(ctx.ledger, params.contractId)) {
-            await durableWrite(ctx.ledger, (tx) =>
-              recordGovernanceEvent(tx, clock, params.contractId, "contract.token.denied", { sub, code: error.code, reason: error.message }),
-            );
-          }
-          throw error;
-        }
+        });
       },
     }),
     defineRoute({

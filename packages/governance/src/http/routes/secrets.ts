@@ -1,5 +1,4 @@
 import {
-  ApiError,
   PutSecretBodySchema,
   ReleasedSecretSchema,
   ReleaseSecretBodySchema,
@@ -12,7 +11,7 @@ import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
 import { recordGovernanceEvent } from "../../governance/audit-events.js";
 import { checkReleaseRequest, verifyWorkload, wrapSecretFor } from "../../governance/secret-release.js";
 import { listSecrets, putSecret } from "../../governance/secrets.js";
-import { contractExists } from "../../state/contracts.js";
+import { ATTESTED_REQUEST_ERRORS, auditingRefusals } from "../attested-requests.js";
 import { requireActiveCaller } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
@@ -23,7 +22,6 @@ const SecretParams = ContractParams.extend({ secretName: ResourceIdSchema });
 const ReleaseParams = ContractParams.extend({ secretId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,256}$/, "expected a secret id") });
 
 export function secretRoutes(ctx: ServiceContext): RouteDefinition[] {
-  const key = { key: ctx.identity.secretsKey, keyId: ctx.identity.secretsKeyId };
   return [
     defineRoute({
       method: "PUT",
@@ -40,7 +38,7 @@ export function secretRoutes(ctx: ServiceContext): RouteDefinition[] {
       async handler({ params, body, caller }) {
         const owner = requireActiveCaller(caller);
         const { result, headers } = await durableWrite(ctx.ledger, (tx) =>
-          putSecret(tx, ctx.lifecycle.clock, key, owner, params.contractId, params.secretName, body.value),
+          putSecret(tx, ctx.lifecycle.clock, ctx.secrets, owner, params.contractId, params.secretName, body.value),
         );
         return { body: { secretId: result }, headers };
       },
@@ -61,36 +59,23 @@ export function secretRoutes(ctx: ServiceContext): RouteDefinition[] {
         "InvalidInput",
         "MalformedJson",
         "RequestTooLarge",
-        "AttestationMissing",
-        "EncryptionMissing",
-        "UnsupportedPlatform",
-        "VerifySnpAttestationFailed",
-        "ReportDataMismatch",
+        ...ATTESTED_REQUEST_ERRORS,
         "SecretNotFound",
       ],
       async handler({ params, body }) {
         const { attestation, publicKeyPem } = checkReleaseRequest(body);
-        const clock = ctx.lifecycle.clock;
-        try {
+        return auditingRefusals(ctx, params.contractId, "contract.secret.denied", { secretId: params.secretId }, async () => {
           const workload = verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem);
-          const value = wrapSecretFor(ctx.ledger, key, params.contractId, params.secretId, workload);
+          const value = wrapSecretFor(ctx.ledger, ctx.secrets, params.contractId, params.secretId, workload);
           const { headers } = await durableWrite(ctx.ledger, (tx) =>
-            recordGovernanceEvent(tx, clock, params.contractId, "contract.secret.released", {
+            recordGovernanceEvent(tx, ctx.lifecycle.clock, params.contractId, "contract.secret.released", {
               secretId: params.secretId,
               attestationMode: workload.attestationMode,
               hostData: workload.claims["x-ms-sevsnpvm-hostdata"],
             }),
           );
           return { body: { value, attestationMode: workload.attestationMode }, headers };
-        } catch (error) {
-          // A refused release is a governance fact too; recorded for contracts that exist (not for arbitrary ids).
-          if (error instanceof ApiError && contractExists(ctx.ledger, params.contractId)) {
-            await durableWrite(ctx.ledger, (tx) =>
-              recordGovernanceEvent(tx, clock, params.contractId, "contract.secret.denied", { secretId: params.secretId, code: error.code, reason: error.message }),
-            );
-          }
-          throw error;
-        }
+        });
       },
     }),
     defineRoute({

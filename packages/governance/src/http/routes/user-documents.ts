@@ -26,14 +26,13 @@ import {
 import { verifyConsentChecker } from "../../governance/secret-release.js";
 import { requireActiveCaller } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
+import { ATTESTED_REQUEST_ERRORS } from "../attested-requests.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 const ContractParams = z.object({ contractId: ResourceIdSchema });
 const DocumentParams = ContractParams.extend({ documentId: ResourceIdSchema });
 const OptionParams = DocumentParams.extend({ option: z.string().max(64) });
 const ListQuery = z.strictObject({ labelSelector: z.string().max(4096).optional() });
-/** Errors of the anonymous branch of a status check (an attested workload). */
-const ATTESTED_CHECK_ERRORS: readonly ErrorCode[] = ["AttestationMissing", "UnsupportedPlatform", "EncryptionMissing", "VerifySnpAttestationFailed", "ReportDataMismatch"];
 const READ_ERRORS: readonly ErrorCode[] = [...CALLER_AUTH_ERRORS, "InvalidParameter"];
 const WRITE_ERRORS: readonly ErrorCode[] = [...READ_ERRORS, "MemberNotActive", "InvalidInput", "MalformedJson", "RequestTooLarge"];
 const BASE = "/app/contracts/{contractId}/userdocuments";
@@ -172,7 +171,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       params: OptionParams,
       body: AttestedCheckBodySchema,
       response: { status: 200, description: "The status.", schema: RuntimeOptionStatusSchema },
-      errors: [...READ_ERRORS, "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound", ...ATTESTED_CHECK_ERRORS],
+      errors: [...READ_ERRORS, "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound", ...ATTESTED_REQUEST_ERRORS],
       async handler({ params, caller, body }) {
         const option = parseOption(params.option);
         if (!caller) verifyConsentChecker(ctx.ledger, ctx.attestation, params.contractId, body);
