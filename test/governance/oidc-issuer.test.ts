@@ -7,6 +7,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JwksSchema, OidcIssuerInfoSchema, OpenIdConfigurationSchema } from "@cleanroom/protocol";
 import { MAX_TOKEN_LIFETIME_SECONDS, signIssuerToken } from "../../packages/governance/src/governance/oidc-issuer.js";
+import { enact } from "../support/app-fixtures.js";
 import { appRequest, errorCode } from "../support/app-requests.js";
 import { startConsortium, type Consortium } from "../support/consortium.js";
 
@@ -20,11 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => consortium.close());
 
-async function unanimously(name: string, args: Record<string, unknown>) {
-  const proposal = (await m0().client.createProposal({ actions: [{ name, args }] })).value;
-  for (const m of consortium.members) await m.client.vote(proposal.proposalId, m.id, true);
-  expect((await m0().client.proposal(proposal.proposalId)).proposalState).toBe("Accepted");
-}
+const unanimously = (name: string, args: Record<string, unknown>) => enact(consortium, [{ name, args }]);
 
 const get = (path: string) => appRequest(consortium.service, undefined, "GET", path);
 const generate = () => appRequest(consortium.service, m0(), "POST", "/app/oidc/generateSigningKey");

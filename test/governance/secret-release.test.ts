@@ -10,6 +10,7 @@ import { AttestationError, verifySnpEvidence } from "@cleanroom/attestation";
 import { unwrapWithRsaKey } from "@cleanroom/crypto";
 import { mutate, prng, type Evidence } from "../../packages/attestation/src/evidence-mutations.case.js";
 import { EventListSchema } from "@cleanroom/protocol";
+import { acceptContract, enact } from "../support/app-fixtures.js";
 import { appRequest, errorCode, type AppResponse } from "../support/app-requests.js";
 import { startConsortium, type Consortium } from "../support/consortium.js";
 
@@ -26,22 +27,6 @@ let strict: Consortium;
 let secretId: string;
 const m0 = () => consortium.members[0]!;
 
-async function unanimously(target: Consortium, actions: Array<{ name: string; args: unknown }>): Promise<void> {
-  const [first] = target.members;
-  const proposal = (await first!.client.createProposal({ actions })).value;
-  for (const m of target.members) {
-    if ((await first!.client.proposal(proposal.proposalId)).proposalState === "Open") await m.client.vote(proposal.proposalId, m.id, true);
-  }
-  expect((await first!.client.proposal(proposal.proposalId)).proposalState).toBe("Accepted");
-}
-
-async function acceptContract(target: Consortium): Promise<void> {
-  const [first] = target.members;
-  expect((await appRequest(target.service, first, "PUT", `/app/contracts/${CONTRACT}`, { data: { purpose: "kms" } })).status).toBe(200);
-  const snapshot = (await appRequest(target.service, first, "GET", `/app/contracts/${CONTRACT}`)).body;
-  await unanimously(target, [{ name: "set_contract", args: { contractId: CONTRACT, contract: snapshot } }]);
-}
-
 const release = (target: Consortium, body: unknown, id = secretId): Promise<AppResponse> =>
   appRequest(target.service, undefined, "POST", `/app/contracts/${CONTRACT}/secrets/${id}`, body);
 const attested = (publicKeyPem = runtimeKeyPem) => ({ attestation: evidence, encrypt: { publicKey: Buffer.from(publicKeyPem).toString("base64") } });
@@ -52,7 +37,7 @@ const policy = (type: "add" | "remove", hostData: string) => ({
 
 beforeAll(async () => {
   [consortium, strict] = await Promise.all([startConsortium({ service: { insecureVirtualAttestation: true } }), startConsortium()]);
-  await Promise.all([acceptContract(consortium), acceptContract(strict)]);
+  await Promise.all([acceptContract(consortium, CONTRACT, { purpose: "kms" }), acceptContract(strict, CONTRACT, { purpose: "kms" })]);
   const put = await appRequest(consortium.service, m0(), "PUT", `/app/contracts/${CONTRACT}/secrets/dek`, { value: "data-encryption-key-1" });
   secretId = (put.body as { secretId: string }).secretId;
 });
@@ -68,7 +53,7 @@ describe("secret release to attested workloads", () => {
   });
 
   it("releases the secret wrapped to the attested key once the policy admits the workload's host data (28)", async () => {
-    await unanimously(consortium, [policy("add", ALLOW_ALL)]);
+    await enact(consortium, [policy("add", ALLOW_ALL)]);
     const response = await release(consortium, attested());
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     const { value, attestationMode } = response.body as { value: string; attestationMode: string };
@@ -77,7 +62,7 @@ describe("secret release to attested workloads", () => {
   });
 
   it("issues ID tokens from the consortium's issuer to an admitted workload, for its own contract's subjects only (40)", async () => {
-    await unanimously(consortium, [{ name: "enable_oidc_issuer", args: { issuer_url: "https://issuer.example.com/kms" } }]);
+    await enact(consortium, [{ name: "enable_oidc_issuer", args: { issuer_url: "https://issuer.example.com/kms" } }]);
     expect((await appRequest(consortium.service, m0(), "POST", "/app/oidc/generateSigningKey")).status).toBe(200);
     const token = (query: string, body: unknown = attested()) =>
       appRequest(consortium.service, undefined, "POST", `/app/contracts/${CONTRACT}/oauth/token?${query}`, body);
@@ -113,8 +98,8 @@ describe("secret release to attested workloads", () => {
   });
 
   it("refuses a workload whose host data the policy no longer admits (29)", async () => {
-    await unanimously(consortium, [policy("add", OTHER_HOST)]);
-    await unanimously(consortium, [{ name: "set_clean_room_policy", args: { contractId: CONTRACT, type: "remove", claims: { "x-ms-sevsnpvm-hostdata": ALLOW_ALL } } }]);
+    await enact(consortium, [policy("add", OTHER_HOST)]);
+    await enact(consortium, [{ name: "set_clean_room_policy", args: { contractId: CONTRACT, type: "remove", claims: { "x-ms-sevsnpvm-hostdata": ALLOW_ALL } } }]);
     const response = await release(consortium, attested());
     expect([response.status, errorCode(response)]).toEqual([400, "VerifySnpAttestationFailed"]);
     expect(JSON.stringify(response.body)).toContain("x-ms-sevsnpvm-hostdata");
@@ -138,7 +123,7 @@ describe("secret release to attested workloads", () => {
   it("without the insecure flag, refuses a replay of the published test vector even when the policy admits it", async () => {
     const [first] = strict.members;
     await appRequest(strict.service, first, "PUT", `/app/contracts/${CONTRACT}/secrets/dek`, { value: "v" });
-    await unanimously(strict, [policy("add", ALLOW_ALL)]);
+    await enact(strict, [policy("add", ALLOW_ALL)]);
     const response = await release(strict, attested(), `${first!.id}_dek`);
     expect([response.status, errorCode(response)]).toEqual([400, "VerifySnpAttestationFailed"]);
     expect(JSON.stringify(response.body)).toContain("--insecure-virtual-attestation");
@@ -151,10 +136,8 @@ describe("release endpoint fuzzing", () => {
   it(`answers ${ROUNDS} mutated evidence documents with a clean 4xx, never a 5xx, releasing only what verifies`, async () => {
     const FUZZ = "fuzzed";
     const [first] = consortium.members;
-    await appRequest(consortium.service, first, "PUT", `/app/contracts/${FUZZ}`, { data: {} });
-    const snapshot = (await appRequest(consortium.service, first, "GET", `/app/contracts/${FUZZ}`)).body;
-    await unanimously(consortium, [{ name: "set_contract", args: { contractId: FUZZ, contract: snapshot } }]);
-    await unanimously(consortium, [{ name: "set_clean_room_policy", args: { contractId: FUZZ, type: "add", claims: { "x-ms-sevsnpvm-hostdata": ALLOW_ALL } } }]);
+    await acceptContract(consortium, FUZZ, {});
+    await enact(consortium, [{ name: "set_clean_room_policy", args: { contractId: FUZZ, type: "add", claims: { "x-ms-sevsnpvm-hostdata": ALLOW_ALL } } }]);
     const id = ((await appRequest(consortium.service, first, "PUT", `/app/contracts/${FUZZ}/secrets/k`, { value: "v" })).body as { secretId: string }).secretId;
     // One keep-alive connection: the point is the verifier behind the endpoint, not TLS handshakes.
     const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: consortium.service.serviceCertificatePem });
@@ -195,15 +178,13 @@ describe("consent checks by attested clean rooms (24, 26, 51)", () => {
   it("answers an admitted workload anonymously, and refuses it while the contract has no policy", async () => {
     const ID = "consent-checked";
     const [first] = consortium.members;
-    await appRequest(consortium.service, first, "PUT", `/app/contracts/${ID}`, { data: {} });
-    const snapshot = (await appRequest(consortium.service, first, "GET", `/app/contracts/${ID}`)).body;
-    await unanimously(consortium, [{ name: "set_contract", args: { contractId: ID, contract: snapshot } }]);
+    await acceptContract(consortium, ID, {});
     const check = (path: string, body: unknown = { attestation: evidence }) => appRequest(consortium.service, undefined, "POST", `/app/contracts/${ID}${path}`, body);
 
     const noPolicy = await check("/runtimeoptions/execution/status");
     expect([noPolicy.status, errorCode(noPolicy)]).toEqual([400, "VerifySnpAttestationFailed"]);
     expect(JSON.stringify(noPolicy.body)).toContain("The clean room policy is missing. Please propose a new clean room policy.");
-    await unanimously(consortium, [{ name: "set_clean_room_policy", args: { contractId: ID, type: "add", claims: { "x-ms-sevsnpvm-hostdata": ALLOW_ALL } } }]);
+    await enact(consortium, [{ name: "set_clean_room_policy", args: { contractId: ID, type: "add", claims: { "x-ms-sevsnpvm-hostdata": ALLOW_ALL } } }]);
 
     expect((await check("/runtimeoptions/execution/status")).body).toEqual({ status: "enabled" });
     const missing = await check("/runtimeoptions/execution/status", {});

@@ -2,6 +2,7 @@
 // 44–54 (the attested fetch of accepted documents is built with attestation).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventListSchema, RuntimeOptionStatusSchema, UserDocumentListSchema, UserDocumentSchema, type UserDocument } from "@cleanroom/protocol";
+import { acceptContract, enact } from "../support/app-fixtures.js";
 import { appRequest, errorCode, type AppResponse, type RequestIdentity } from "../support/app-requests.js";
 import { makeIdentity, startConsortium, type Consortium } from "../support/consortium.js";
 
@@ -20,25 +21,14 @@ function call(who: RequestIdentity | undefined, method: string, path: string, bo
   return appRequest(consortium.service, who, method, path, body);
 }
 
-async function unanimously(actions: Array<{ name: string; args: unknown }>): Promise<void> {
-  const proposal = (await m0().client.createProposal({ actions })).value;
-  for (const m of [m0(), m1(), m2()]) {
-    if ((await m0().client.proposal(proposal.proposalId)).proposalState === "Open") await m.client.vote(proposal.proposalId, m.id, true);
-  }
-  expect((await m0().client.proposal(proposal.proposalId)).proposalState).toBe("Accepted");
-}
-
 beforeAll(async () => {
   consortium = await startConsortium();
   u0 = await makeIdentity("u0");
   u1 = await makeIdentity("u1");
   for (const user of [u0, u1]) {
-    await unanimously([{ name: "set_user", args: { cert: user.certificatePem, user_data: { tenantId: "tenant", identifier: "user" } } }]);
+    await enact(consortium, [{ name: "set_user", args: { cert: user.certificatePem, user_data: { tenantId: "tenant", identifier: "user" } } }]);
   }
-  expect((await call(m0(), "PUT", `/app/contracts/${CONTRACT}`, { data: { purpose: "documents" } })).status).toBe(200);
-  const snapshot = (await call(m0(), "GET", `/app/contracts/${CONTRACT}`)).body;
-  const proposal = (await m0().client.createProposal({ actions: [{ name: "set_contract", args: { contractId: CONTRACT, contract: snapshot } }] })).value;
-  for (const m of [m0(), m1(), m2()]) await m.client.vote(proposal.proposalId, m.id, true);
+  await acceptContract(consortium, CONTRACT, { purpose: "documents" });
 });
 afterAll(() => consortium.close());
 

@@ -56,13 +56,7 @@ export async function acceptContract(consortium: Consortium, contractId: string,
   const put = await appRequest(consortium.service, proposer, "PUT", `/app/contracts/${contractId}`, { data });
   expect(put.status, JSON.stringify(put.body)).toBe(200);
   const snapshot = (await appRequest(consortium.service, proposer, "GET", `/app/contracts/${contractId}`)).body;
-  const { value } = await proposer.client.createProposal({ actions: [{ name: "set_contract", args: { contractId, contract: snapshot } }] });
-  let state = value.proposalState;
-  for (const voter of voters) {
-    if (state !== "Open") break;
-    state = (await voter.client.vote(value.proposalId, voter.id, true)).value.proposalState;
-  }
-  expect(state, `contract ${contractId}`).toBe("Accepted");
+  await enact(consortium, [{ name: "set_contract", args: { contractId, contract: snapshot } }], voters);
 }
 
 export const documentPath = (contractId: string, documentId: string, suffix = "") => `/app/contracts/${contractId}/userdocuments/${documentId}${suffix}`;
