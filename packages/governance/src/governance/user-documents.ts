@@ -75,12 +75,11 @@ function requireDocument(state: StateReader, contractId: string, documentId: str
 export function listUserDocuments(state: StateReader, contractId: string, selector: Array<[string, string]>): UserDocument[] {
   const prefix = `${contractId}/`;
   const documents: UserDocument[] = [];
-  state.forEach(Maps.userDocuments, (key) => {
+  state.forEach(Maps.userDocuments, (key, value) => {
     if (!key.startsWith(prefix)) return;
-    const documentId = key.slice(prefix.length);
-    const stored = getUserDocument(state, contractId, documentId);
-    if (!stored || !selector.every(([name, value]) => stored.labels[name] === value)) return;
-    documents.push(toView(state, contractId, documentId, stored));
+    const stored = decodeJson<StoredUserDocument>(value);
+    if (!selector.every(([name, label]) => stored.labels[name] === label)) return;
+    documents.push(toView(state, contractId, key.slice(prefix.length), stored));
   });
   return documents;
 }
