@@ -12,3 +12,4 @@ export * from "./claims.js";
 export * from "./evidence.js";
 export * from "./verify-snp.js";
 export { decodeBase64Strict } from "./base64.js";
+export * from "./virtual-platform.js";

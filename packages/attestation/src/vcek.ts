@@ -69,10 +69,18 @@ export interface AmdCertificateDers {
   ark: Uint8Array;
 }
 
-/** A chain whose signatures and pin were verified. Validity times are NOT part of it: check them on every use. */
+/**
+ * Who anchors a chain: AMD (the pinned ARK of the VCEK's product), or a development root of trust of the virtual
+ * platform, which a verifier accepts only when the caller lists it explicitly.
+ */
+export type RootOfTrust = "amd" | "virtual";
+
+/** A chain whose signatures were verified. Validity times and the pin are NOT part of it: both are checked on every use. */
 export interface VerifiedAmdChain {
   /** The product of the VCEK (productName), whose pinned ARK anchors the chain. */
   product: SnpProduct;
+  /** SHA-256 of the ARK's SubjectPublicKeyInfo, the anchor the pin is checked against. */
+  arkSpkiSha256: string;
   vcek: VcekExtensions;
   vcekPublicKey: KeyObject;
   certificates: readonly ParsedCertificate[];
@@ -117,17 +125,25 @@ function chainCacheKey(ders: AmdCertificateDers): string {
   return hash.digest("hex");
 }
 
-function verifySignatures(ders: AmdCertificateDers): VerifiedAmdChain {
+/**
+ * The anchor of a chain: AMD's pinned ARK for the product, else one of the virtual roots the caller accepts
+ * (ARK SPKI SHA-256, lowercase hex). Anything else is ArkNotPinned.
+ */
+function rootOfTrust(arkSpki: string, product: SnpProduct, subject: string, virtualRoots: readonly string[]): RootOfTrust {
+  if (arkSpki === AMD_ROOTS[product].arkSpkiSha256) return "amd";
+  if (virtualRoots.includes(arkSpki)) return "virtual";
+  throw new AttestationError("ArkNotPinned", `The ARK "${subject}" is not the pinned AMD root for ${product}.`);
+}
+
+function verifySignatures(ders: AmdCertificateDers, virtualRoots: readonly string[]): VerifiedAmdChain {
   const vcek = parseCertificate(ders.vcek, "MalformedEvidence");
   const ask = parseCertificate(ders.ask, "MalformedEvidence");
   const ark = parseCertificate(ders.ark, "MalformedEvidence");
   const extensions = readVcekExtensions(vcek);
   const { product } = extensions;
-  check(
-    spkiSha256(ark.node) === AMD_ROOTS[product].arkSpkiSha256,
-    "ArkNotPinned",
-    `The ARK "${ark.subject}" is not the pinned AMD root for ${product}.`,
-  );
+  const arkSpkiSha256 = spkiSha256(ark.node);
+  // Pinned before any signature work, so an unknown root costs nothing.
+  rootOfTrust(arkSpkiSha256, product, ark.subject, virtualRoots);
   check(isSignedBy(ark, ark), "ChainSignature", "The ARK is not validly self-signed.");
   check(isSignedBy(ask, ark), "ChainSignature", "The ASK is not signed by the ARK.");
   check(isSignedBy(vcek, ask), "ChainSignature", "The VCEK is not signed by the ASK.");
@@ -137,21 +153,28 @@ function verifySignatures(ders: AmdCertificateDers): VerifiedAmdChain {
     "VcekExtension",
     "The VCEK key is not ECDSA P-384.",
   );
-  return { product, vcek: extensions, vcekPublicKey, certificates: [vcek, ask, ark] };
+  return { product, arkSpkiSha256, vcek: extensions, vcekPublicKey, certificates: [vcek, ask, ark] };
 }
 
 /**
- * Verifies ARK (pinned by SPKI SHA-256 for the VCEK's product, self-signed) → ASK → VCEK (RSA-PSS), then the
- * validity period of all three against `now`. With a cache, parsing and signature work are skipped for a chain
- * seen before; validity times are always checked.
+ * Verifies ARK (pinned by SPKI SHA-256 for the VCEK's product, or one of `virtualRoots`, self-signed) → ASK → VCEK
+ * (RSA-PSS), then the validity period of all three against `now`. With a cache, parsing and signature work are
+ * skipped for a chain seen before; the pin and the validity times are always checked, so a cache shared between
+ * verifiers that accept different roots cannot widen either.
  */
-export function verifyAmdChain(ders: AmdCertificateDers, now: Date, cache?: AmdChainCache): VerifiedAmdChain {
+export function verifyAmdChain(
+  ders: AmdCertificateDers,
+  now: Date,
+  cache?: AmdChainCache,
+  virtualRoots: readonly string[] = [],
+): VerifiedAmdChain & { rootOfTrust: RootOfTrust } {
   const key = cache === undefined ? undefined : chainCacheKey(ders);
   let chain = key === undefined ? undefined : cache?.get(key);
   if (chain === undefined) {
-    chain = verifySignatures(ders);
+    chain = verifySignatures(ders, virtualRoots);
     if (key !== undefined) cache?.set(key, chain);
   }
+  const root = rootOfTrust(chain.arkSpkiSha256, chain.product, chain.certificates[2]?.subject ?? "ARK", virtualRoots);
   for (const certificate of chain.certificates) checkValidity(certificate, now);
-  return chain;
+  return { ...chain, rootOfTrust: root };
 }

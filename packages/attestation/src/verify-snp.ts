@@ -19,7 +19,7 @@ import {
   tcbComponents,
 } from "./tcb.js";
 import { type UvmEndorsement, type UvmEndorsementCache, type UvmTrustedRoot, DEFAULT_UVM_ROOTS, verifyUvmEndorsement } from "./uvm-endorsement.js";
-import { type AmdChainCache, type VcekExtensions, type VerifiedAmdChain, readVcekExtensions, verifyAmdChain } from "./vcek.js";
+import { type AmdChainCache, type VcekExtensions, type RootOfTrust, type VerifiedAmdChain, readVcekExtensions, verifyAmdChain } from "./vcek.js";
 
 export interface VerifySnpOptions extends GuestPolicyOptions {
   /**
@@ -38,6 +38,14 @@ export interface VerifySnpOptions extends GuestPolicyOptions {
   uvm?: { required?: boolean; roots?: readonly UvmTrustedRoot[] };
   /** The time AMD certificate validity is checked against. Default: now. */
   now?: Date;
+  /**
+   * DEVELOPMENT ONLY: roots of trust of virtual platforms (see `createVirtualPlatform`) accepted besides AMD's, as the
+   * SHA-256 of each root's SubjectPublicKeyInfo (`VirtualPlatform.rootSpkiSha256`). Anyone holding a virtual
+   * platform's keys can sign any report, so a verifier lists one only when it is explicitly told to be insecure.
+   * A report anchored there needs no UVM endorsement (the virtual platform has no UVM publisher) and its result
+   * says `rootOfTrust: "virtual"`.
+   */
+  virtualRoots?: readonly string[];
   /** Optional cache of verified AMD chains (see {@link createAmdChainCache}). Verdicts are never cached. */
   chainCache?: AmdChainCache;
   /** Optional cache of verified UVM endorsement documents (by hash); the report-specific checks always run. */
@@ -48,6 +56,8 @@ export interface VerifySnpOptions extends GuestPolicyOptions {
 export interface SnpVerificationResult {
   report: SnpReport;
   product: SnpProduct;
+  /** `"virtual"` when the chain is anchored at one of `options.virtualRoots`: never trust it outside development. */
+  rootOfTrust: RootOfTrust;
   /** REPORTED_TCB in the 16-hex-digit form and by component. */
   reportedTcb: { hex: string; components: TcbComponents };
   vcek: VcekExtensions;
@@ -116,7 +126,7 @@ function runPipeline(evidence: SnpEvidence, options: VerifySnpOptions): SnpVerif
     ask !== undefined && ark !== undefined
       ? { ask, ark }
       : pinnedAskArk(readVcekExtensions(parseCertificate(vcek, "MalformedEvidence")).product);
-  const chain = verifyAmdChain({ vcek, ...roots }, options.now ?? new Date(), options.chainCache);
+  const chain = verifyAmdChain({ vcek, ...roots }, options.now ?? new Date(), options.chainCache, options.virtualRoots);
   checkProduct(report, chain);
   const { product } = chain;
 
@@ -159,7 +169,7 @@ function runPipeline(evidence: SnpEvidence, options: VerifySnpOptions): SnpVerif
   if (evidence.uvmEndorsements !== undefined) {
     uvm = verifyUvmEndorsement(evidence.uvmEndorsements, report.measurement, options.uvm?.roots ?? DEFAULT_UVM_ROOTS, options.uvmCache);
   } else {
-    check(options.uvm?.required === false, "UvmMissing", "No UVM endorsement was given.");
+    check(options.uvm?.required === false || chain.rootOfTrust === "virtual", "UvmMissing", "No UVM endorsement was given.");
   }
 
   // 6. What the guest runs (the CCE policy) and the key the report is bound to.
@@ -169,6 +179,7 @@ function runPipeline(evidence: SnpEvidence, options: VerifySnpOptions): SnpVerif
   return {
     report,
     product,
+    rootOfTrust: chain.rootOfTrust,
     reportedTcb: { hex: reportedHex, components: reported },
     vcek: chain.vcek,
     ...(uvm === undefined ? {} : { uvm }),

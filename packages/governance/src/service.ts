@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createPrivateKey } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { parseCertificate, signDigest } from "@cleanroom/crypto";
-import { createAmdChainCache, createUvmEndorsementCache } from "@cleanroom/attestation";
+import { createAmdChainCache, createUvmEndorsementCache, spkiSha256 } from "@cleanroom/attestation";
 import { openLedger, type Ledger } from "@cleanroom/ledger";
 import { MemberDataSchema } from "@cleanroom/protocol";
 import { JwtAuthenticator } from "./auth/jwt-issuers.js";
@@ -49,6 +49,11 @@ export interface GovernanceServiceOptions {
    * reference's insecure-virtual mode). Every release to them is marked `replayed-test-vector`.
    */
   insecureVirtualAttestation?: boolean;
+  /**
+   * Development only, and only with `insecureVirtualAttestation`: root certificates (PEM) of virtual platforms
+   * whose reports are accepted (see `createVirtualPlatform`). Every release to them is marked `virtual-platform`.
+   */
+  virtualPlatformRoots?: readonly string[];
   /** Receives unexpected errors (default: stderr). */
   logError?: (error: unknown) => void;
 }
@@ -76,6 +81,15 @@ function validateInitialMembers(members: InitialMember[]): void {
  * Starts the governance service: loads or creates its identity, opens (or creates, with a genesis transaction) its
  * ledger, and serves HTTPS. Resolves once it is listening.
  */
+/** The pins of the configured virtual platform roots; configuring any without the insecure flag is refused. */
+function virtualRootPins(options: GovernanceServiceOptions): string[] {
+  const roots = options.virtualPlatformRoots ?? [];
+  if (roots.length > 0 && options.insecureVirtualAttestation !== true) {
+    throw new Error("Virtual platform roots are accepted only together with insecureVirtualAttestation (development only).");
+  }
+  return roots.map((pem) => spkiSha256(new X509Certificate(pem)));
+}
+
 export async function startGovernanceService(options: GovernanceServiceOptions): Promise<GovernanceService> {
   const clock = options.clock ?? Date.now;
   const host = options.host ?? "127.0.0.1";
@@ -123,7 +137,10 @@ export async function startGovernanceService(options: GovernanceServiceOptions):
     identity,
     jwtAuthenticator: new JwtAuthenticator(ledger, { clock }),
     secrets: { key: identity.secretsKey, keyId: identity.secretsKeyId },
-    attestation: { insecureVirtualAttestation: options.insecureVirtualAttestation ?? false, chainCache: createAmdChainCache(), uvmCache: createUvmEndorsementCache(), clock },
+    attestation: {
+      insecureVirtualAttestation: options.insecureVirtualAttestation ?? false,
+      virtualRoots: virtualRootPins(options),
+      chainCache: createAmdChainCache(), uvmCache: createUvmEndorsementCache(), clock },
   };
   const { app } = buildApp(ctx, {
     https: { key: identity.nodeKeyPem, cert: identity.nodeCertificatePem },

@@ -151,11 +151,18 @@ export const ReleaseSecretBodySchema = z.object({
  */
 export const AttestedCheckBodySchema = ReleaseSecretBodySchema.optional();
 
+/** How a workload's attestation was rooted: only `sevsnp` (AMD hardware) keeps what is released confidential. */
+export const AttestationModeSchema = z.enum(["sevsnp", "replayed-test-vector", "virtual-platform"]);
+export type AttestationMode = z.infer<typeof AttestationModeSchema>;
+
 export const ReleasedSecretSchema = z.object({
   /** base64 of RSA-OAEP-SHA-256(AES-256 key) ‖ AES-KWP(secret): CKM_RSA_AES_KEY_WRAP to `encrypt.publicKey`. */
   value: z.string(),
-  /** `sevsnp` for genuine hardware evidence; `replayed-test-vector` when the key is a published test key. */
-  attestationMode: z.enum(["sevsnp", "replayed-test-vector"]),
+  /**
+   * `sevsnp` for genuine hardware evidence; `replayed-test-vector` when the key is a published test key;
+   * `virtual-platform` when a development root of trust signed the report. Only `sevsnp` is confidential.
+   */
+  attestationMode: AttestationModeSchema,
 });
 
 /**
@@ -171,7 +178,7 @@ export const TokenQuerySchema = z.strictObject({
 export const IssuedTokenSchema = z.object({
   /** base64 of the JWT wrapped (CKM_RSA_AES_KEY_WRAP) to `encrypt.publicKey`. */
   value: z.string(),
-  attestationMode: z.enum(["sevsnp", "replayed-test-vector"]),
+  attestationMode: AttestationModeSchema,
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
+import { X509Certificate } from "node:crypto";
 import type { Command } from "commander";
-import { AttestationError, hostDataFromCcePolicy, parseSnpEvidence, parseSnpReport, type SnpReport } from "@cleanroom/attestation";
+import { AttestationError, hostDataFromCcePolicy, parseSnpEvidence, parseSnpReport, spkiSha256, type SnpReport } from "@cleanroom/attestation";
 import { formatRecord, formatTable } from "../io.js";
 import { jsonArgument, type CommandContext } from "../context.js";
 import type { Run } from "./types.js";
+import { registerVirtualPlatformCommands } from "./virtual-platform.js";
 
 interface VerifyOptions {
   runtimeData?: string;
@@ -12,6 +14,7 @@ interface VerifyOptions {
   minTcb?: string;
   minUvmSvn?: string;
   at?: string;
+  virtualRoot: string[];
 }
 
 /** The checks of `verifySnpAttestation`, in the order it makes them (see packages/attestation/README.md). */
@@ -19,12 +22,12 @@ const CHECKS = [
   ["evidence", "evidence shape and base64", ["MalformedEvidence"]],
   ["report", "report size, version and reserved fields", ["ReportSize", "ReportVersion", "ReportReservedNonZero"]],
   ["signer", "signed by the VCEK with ECDSA P-384, chip key not masked", ["SignatureAlgorithm", "SigningKeyNotVcek", "ChipKeyMasked"]],
-  ["amd-chain", "ARK pinned, ARK → ASK → VCEK signatures and validity", ["VcekExtension", "UnknownProduct", "ProductMismatch", "ArkNotPinned", "ChainSignature", "CertificateExpired", "CertificateNotYetValid"]],
+  ["amd-chain", "ARK pinned (or a listed virtual root), ARK → ASK → VCEK signatures and validity", ["VcekExtension", "UnknownProduct", "ProductMismatch", "ArkNotPinned", "ChainSignature", "CertificateExpired", "CertificateNotYetValid"]],
   ["chip-and-tcb", "chip id and TCB match the VCEK", ["ChipIdMismatch", "TcbBelowVcek"]],
   ["signature", "report signature", ["ReportSignature"]],
   ["minimum-tcb", "TCB at least the configured minimum, endorsed TCB consistent", ["TcbBelowMinimum", "EndorsedTcbMismatch"]],
   ["guest-policy", "no debug, no migration agent, VMPL 0", ["DebugPolicy", "MigrationAgent", "VmplNotZero"]],
-  ["uvm-endorsement", "UVM endorsement: signature, did:x509 issuer, feed, SVN, measurement", ["UvmMissing", "UvmMalformed", "UvmSignature", "UvmIssuer", "UvmMeasurementMismatch", "UvmFeed", "UvmSvnTooLow"]],
+  ["uvm-endorsement", "UVM endorsement: signature, did:x509 issuer, feed, SVN, measurement (none on a virtual platform)", ["UvmMissing", "UvmMalformed", "UvmSignature", "UvmIssuer", "UvmMeasurementMismatch", "UvmFeed", "UvmSvnTooLow"]],
   ["host-data", "host data allowed", ["HostDataNotAllowed"]],
   ["report-data", "report data binds the runtime data", ["ReportDataMismatch"]],
 ] as const;
@@ -75,14 +78,19 @@ async function verify(ctx: CommandContext, file: string, options: VerifyOptions)
   const checks: Array<{ check: string; what: string; result: string; detail?: string }> = [];
   let claims: Record<string, unknown> | undefined;
   let failure: AttestationError | undefined;
+  let rootOfTrust: string | undefined;
+  const virtualRoots = options.virtualRoot.map((file) => spkiSha256(new X509Certificate(ctx.readFile(file))));
+  if (virtualRoots.length > 0) ctx.io.stderr("WARNING: --virtual-root: reports signed by a DEVELOPMENT root of trust are accepted; such a report proves nothing about confidentiality.\n");
   try {
     const result = verifySnpEvidence(evidence, {
       allowedHostData: allowedHostData.length > 0 ? allowedHostData : "unchecked",
       reportData: options.runtimeData ? { runtimeData: ctx.readFile(options.runtimeData) } : "unchecked",
       ...(options.minTcb ? { minimumTcb: { Milan: options.minTcb, Genoa: options.minTcb, Turin: options.minTcb } } : {}),
       ...(options.at ? { now: new Date(options.at) } : {}),
+      virtualRoots,
     });
     claims = result.claims as unknown as Record<string, unknown>;
+    rootOfTrust = result.rootOfTrust;
     if (result.uvm) fields = { ...fields, "uvm.did": result.uvm.did, "uvm.feed": result.uvm.feed, "uvm.svn": result.uvm.svn };
   } catch (error) {
     if (!(error instanceof AttestationError)) throw error;
@@ -101,10 +109,10 @@ async function verify(ctx: CommandContext, file: string, options: VerifyOptions)
   }
   const ok = failure === undefined && policyMismatches.length === 0;
   ctx.exitCode = ok ? 0 : 1;
-  const output = { ok, checks, ...(fields ? { report: fields } : {}), ...(claims ? { claims } : {}) };
+  const output = { ok, ...(rootOfTrust ? { rootOfTrust } : {}), checks, ...(fields ? { report: fields } : {}), ...(claims ? { claims } : {}) };
   ctx.printer.value(output, () =>
     [
-      `verdict: ${ok ? "VERIFIED" : "REJECTED"}\n`,
+      `verdict: ${ok ? "VERIFIED" : "REJECTED"}${rootOfTrust === "virtual" ? " by a VIRTUAL PLATFORM (development root of trust, not confidential)" : ""}\n`,
       formatTable(checks, [
         { header: "CHECK", value: (c) => c.check },
         { header: "RESULT", value: (c) => c.result },
@@ -128,7 +136,9 @@ export function registerAttestationCommands(program: Command, run: Run): void {
       .option("--cce-policy <file>", "allow the host data of this base64 CCE policy")
       .option("--policy <json>", "clean-room policy claims to match, e.g. {\"x-ms-sevsnpvm-hostdata\": [\"…\"]} (JSON or @file)")
       .option("--min-tcb <hex>", "minimum TCB, 16 hex digits (e.g. db18000000000004)")
-      .option("--at <iso-date>", "check certificate validity at this time instead of now"),
+      .option("--at <iso-date>", "check certificate validity at this time instead of now")
+      .option("--virtual-root <cert>", "DEVELOPMENT ONLY: also accept this virtual platform root certificate (repeatable)", (value: string, previous: string[]) => [...previous, value], []),
     (ctx, file: string, options: VerifyOptions) => verify(ctx, file, options),
   );
+  registerVirtualPlatformCommands(attestation, run);
 }

@@ -14,6 +14,7 @@ interface StartOptions {
   serviceCertOut?: string;
   readyFile?: string;
   insecureVirtualAttestation?: boolean;
+  virtualPlatformRoot: string[];
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -44,10 +45,18 @@ async function start(ctx: CommandContext, options: StartOptions): Promise<void> 
   });
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid --port ${options.port}.`);
+  if (options.virtualPlatformRoot.length > 0 && !options.insecureVirtualAttestation) {
+    throw new Error("--virtual-platform-root needs --insecure-virtual-attestation: a virtual platform is not a confidential computer.");
+  }
   if (options.insecureVirtualAttestation) {
     // Loud on purpose: secrets released in this mode can be unwrapped by anyone holding the published test key.
     ctx.io.stderr(
       "WARNING: --insecure-virtual-attestation: attestations bound to PUBLISHED TEST KEYS are accepted. Secrets released to them are readable by anyone. Development only.\n",
+    );
+  }
+  for (const root of options.virtualPlatformRoot) {
+    ctx.io.stderr(
+      `WARNING: --virtual-platform-root ${root}: reports signed by this DEVELOPMENT root of trust are accepted as if they came from AMD hardware. Whoever holds the platform file can obtain every secret released to it. Development only.\n`,
     );
   }
   const { startGovernanceService } = await import("@cleanroom/governance");
@@ -58,6 +67,7 @@ async function start(ctx: CommandContext, options: StartOptions): Promise<void> 
     initialMembers,
     ...(options.constitution ? { constitution: ctx.readFile(options.constitution) } : {}),
     ...(options.insecureVirtualAttestation ? { insecureVirtualAttestation: true } : {}),
+    ...(options.virtualPlatformRoot.length > 0 ? { virtualPlatformRoots: options.virtualPlatformRoot.map((file) => ctx.readFile(file)) } : {}),
   });
   if (options.serviceCertOut) writeFileSync(ctx.path(options.serviceCertOut), service.serviceCertificatePem);
   const ready = { url: service.url, serviceCertificate: `${ctx.path(options.dataDir)}/identity/service_cert.pem` };
@@ -82,7 +92,13 @@ export function registerGovernanceServiceCommands(governance: Command, run: Run)
       .option("--constitution <file>", "constitution for a new service (default: Cleanroom's)")
       .option("--service-cert-out <file>", "also write the service certificate here")
       .option("--ready-file <file>", "write {url, serviceCertificate} as JSON here once listening")
-      .option("--insecure-virtual-attestation", "DEVELOPMENT ONLY: accept attestations bound to published test keys (releases are marked)"),
+      .option("--insecure-virtual-attestation", "DEVELOPMENT ONLY: accept attestations bound to published test keys (releases are marked)")
+      .option(
+        "--virtual-platform-root <cert>",
+        "DEVELOPMENT ONLY, needs --insecure-virtual-attestation: also accept reports of the virtual platform with this root certificate (repeatable)",
+        collect,
+        [],
+      ),
     start,
   );
 }

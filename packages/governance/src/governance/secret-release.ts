@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { AttestationError, verifySnpEvidence, type AmdChainCache, type SnpClaims, type UvmEndorsementCache } from "@cleanroom/attestation";
 import { wrapToRsaKey } from "@cleanroom/crypto";
 import type { StateReader } from "@cleanroom/ledger";
-import { ApiError, type PolicyClaims } from "@cleanroom/protocol";
+import { ApiError, type AttestationMode, type PolicyClaims } from "@cleanroom/protocol";
 import { getCleanRoomPolicies } from "../state/contracts.js";
 import { openSecret, type SecretsKey } from "./secrets.js";
 
@@ -16,6 +16,11 @@ const PUBLISHED_TEST_KEY_DIGESTS = new Set(["2097b3fdd5aba9a1812c0c3adf575d4ff38
 export interface AttestationSettings {
   /** Accept releases bound to published test keys (development only). */
   insecureVirtualAttestation: boolean;
+  /**
+   * Development roots of trust of virtual platforms (ARK SPKI SHA-256), accepted besides AMD's. Only ever non-empty
+   * together with `insecureVirtualAttestation` (the service refuses to start otherwise).
+   */
+  virtualRoots: readonly string[];
   chainCache: AmdChainCache;
   uvmCache: UvmEndorsementCache;
   clock: () => number;
@@ -31,7 +36,7 @@ export interface ReleaseRequest {
 export interface VerifiedWorkload {
   publicKey: KeyObject;
   claims: SnpClaims;
-  attestationMode: "sevsnp" | "replayed-test-vector";
+  attestationMode: AttestationMode;
 }
 
 function failed(message: string): ApiError {
@@ -95,14 +100,18 @@ export function verifyAdmitted(
   const policy = getCleanRoomPolicies(state, contractId)["snp-caci"];
   if (!policy || Object.keys(policy).length === 0) throw failed("The clean room policy is missing. Please propose a new clean room policy.");
   let claims: SnpClaims;
+  let virtual: boolean;
   try {
-    claims = verifySnpEvidence(attestation, {
+    const result = verifySnpEvidence(attestation, {
       allowedHostData: "unchecked",
       reportData: boundPem === undefined ? "unchecked" : { runtimeData: boundPem },
       now: new Date(settings.clock()),
       chainCache: settings.chainCache,
       uvmCache: settings.uvmCache,
-    }).claims;
+      virtualRoots: settings.insecureVirtualAttestation ? settings.virtualRoots : [],
+    });
+    claims = result.claims;
+    virtual = result.rootOfTrust === "virtual";
   } catch (error) {
     if (!(error instanceof AttestationError)) throw error;
     if (error.reason === "ReportDataMismatch") throw new ApiError("ReportDataMismatch", "Attestation report_data value did not match calculated value.");
@@ -114,7 +123,7 @@ export function verifyAdmitted(
     throw failed("The attestation is a replay of a published test vector (its key is public); the service accepts it only when started with --insecure-virtual-attestation.");
   }
   matchPolicy(policy, claims);
-  return { claims, attestationMode: replayed ? "replayed-test-vector" : "sevsnp" };
+  return { claims, attestationMode: virtual ? "virtual-platform" : replayed ? "replayed-test-vector" : "sevsnp" };
 }
 
 /** The secret wrapped (CKM_RSA_AES_KEY_WRAP) to the verified workload's key. */
