@@ -166,6 +166,15 @@ describe("contracts through the CLI", () => {
     expect(table).toMatch(/x-ms-sevsnpvm-is-debuggable\s+false/);
     fails(await runAs("m0", "governance", "contract", "clean-room-policy", "propose", "--id", "c1", "--type", "add", "--claims", '{"pcr0": "00"}'), /ProposalFailedToValidate/);
   });
+
+  it("lists and shows delegate policies (set only by attested clean rooms)", async () => {
+    expect(await jsonAs("m1", "governance", "contract", "clean-room-policy", "delegate", "list", "--id", "c1")).toEqual([]);
+    expect(ok(await runAs("m1", "governance", "contract", "clean-room-policy", "delegate", "list", "--id", "c1")).stdout).toMatch(/no delegates/);
+    const show = ["governance", "contract", "clean-room-policy", "delegate", "show", "--id", "c1", "--type", "oauth-federation-subjects"];
+    expect(await jsonAs("m2", ...show, "--delegate-id", "c1/spark")).toEqual({ claims: {} });
+    expect(ok(await runAs("m2", ...show, "--delegate-id", "c1/spark")).stdout).toMatch(/admits nobody/);
+    fails(await runAs("m2", ...show, "--delegate-id", "other-contract"), /InvalidDelegateType/);
+  });
 });
 
 describe("the OIDC issuer through the CLI", () => {

@@ -1,6 +1,6 @@
-// Bad input to the application endpoints (contracts, user documents, approvals, runtime options, events): every
-// case gets the exact 4xx status and error code, writes nothing (the ledger's last transaction and every resource
-// read back unchanged), and the service keeps serving. The style of test/governance/bad-input.test.ts, for `/app`.
+// Bad input to the application endpoints (contracts, user documents, approvals, runtime options, events, requests of
+// attested clean rooms): every case gets the exact 4xx status and error code, writes nothing (the ledger's last
+// transaction and every resource read back unchanged), and the service keeps serving. The style of test/governance/bad-input.test.ts, for `/app`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRequest, type AppResponse, type RequestIdentity } from "../support/app-requests.js";
 import {
@@ -16,6 +16,7 @@ import {
   type Actor,
 } from "../support/app-fixtures.js";
 import { makeIdentity, startConsortium, type Consortium, type TestIdentity } from "../support/consortium.js";
+import { base64, rsaPublicKeyPem } from "../support/virtual-workloads.js";
 
 const ACCEPTED = "accepted-contract";
 const DRAFT = "draft-contract";
@@ -278,6 +279,58 @@ const eventCases: Case[] = [
   ["event GET: an invalid contract id", () => call(u0, "GET", events("", "a%20b")), 400, "InvalidParameter"],
 ];
 
+// Requests of attested clean rooms that are refused for their shape, before any attestation work: nothing is
+// verified, so nothing is audited either. (Refusals of verified requests are audited: delegates.test.ts.)
+const workloadKey = base64(rsaPublicKeyPem());
+const someEvidence = { evidence: "AAAA", endorsements: "AAAA" };
+const signature = { signature: base64("not checked before the attestation"), publicKey: workloadKey };
+const signedBody = (fields: Record<string, unknown> = {}) => ({ attestation: someEvidence, encrypt: { publicKey: workloadKey }, sign: signature, data: base64("{}"), ...fields });
+const eventBody = (fields: Record<string, unknown> = {}) => ({ timestamp: "1700000000000", attestation: someEvidence, sign: signature, data: base64("{}"), ...fields });
+const delegate = (type = "events", id = "writer", contractId = ACCEPTED) => `/app/contracts/${contractId}/cleanroompolicy/delegates/${type}/${id}`;
+const anonymous = {};
+
+const attestedCases: Case[] = [
+  ["delegate show: an unknown type", () => call(m0, "POST", delegate("ca", "endorsed-cert")), 400, "InvalidDelegateType"],
+  ["delegate show: events other than writer", () => call(u0, "POST", delegate("events", "reader")), 400, "InvalidDelegateType"],
+  ["delegate show: another contract's subject", () => call(u0, "POST", delegate("oauth-federation-subjects", `${DRAFT}%2Fx`)), 400, "InvalidDelegateType"],
+  ["delegate show: a subject with a space", () => call(u0, "POST", delegate("oauth-federation-subjects", `${ACCEPTED}%2Fa%20b`)), 400, "InvalidDelegateType"],
+  ["delegate show: a secret id with a colon", () => call(u0, "POST", delegate("secrets", "a:b")), 400, "InvalidDelegateType"],
+  ["delegate show: an id over 300 characters", () => call(u0, "POST", delegate("secrets", "s".repeat(301))), 400, "InvalidParameter"],
+  ["delegate list: an invalid contract id", () => call(u0, "GET", "/app/contracts/a%2Fb/cleanroompolicy/delegates"), 400, "InvalidParameter"],
+  ["delegate PUT: an unknown type", () => call(anonymous, "PUT", delegate("podpolicies", "admin"), signedBody()), 400, "InvalidDelegateType"],
+  ["delegate PUT: no attestation", () => call(anonymous, "PUT", delegate(), signedBody({ attestation: undefined })), 400, "AttestationMissing"],
+  ["delegate PUT: an unknown platform", () => call(anonymous, "PUT", delegate(), signedBody({ platform: "snp-cvm" })), 400, "UnsupportedPlatform"],
+  ["delegate PUT: no encrypt", () => call(anonymous, "PUT", delegate(), signedBody({ encrypt: undefined })), 400, "EncryptionMissing"],
+  ["delegate PUT: no sign", () => call(anonymous, "PUT", delegate(), signedBody({ sign: undefined })), 400, "SignatureMissing"],
+  ["delegate PUT: a signature that is not base64", () => call(anonymous, "PUT", delegate(), signedBody({ sign: { ...signature, signature: "%%%" } })), 400, "SignatureMissing"],
+  ["delegate PUT: a signing key that is not a PEM", () => call(anonymous, "PUT", delegate(), signedBody({ sign: { ...signature, publicKey: base64("key") } })), 400, "SignatureMissing"],
+  ["delegate PUT: an EC signing key", () => call(anonymous, "PUT", delegate(), signedBody({ sign: { ...signature, publicKey: base64(m0.certificatePem) } })), 400, "SignatureMissing"],
+  ["delegate PUT: no data", () => call(anonymous, "PUT", delegate(), signedBody({ data: undefined })), 400, "DataMissing"],
+  ["delegate PUT: data that is not base64", () => call(anonymous, "PUT", delegate(), signedBody({ data: "{not base64}" })), 400, "InvalidInput"],
+  ["delegate PUT: an unknown field", () => call(anonymous, "PUT", delegate(), signedBody({ delegate: "events/writer" })), 400, "InvalidInput"],
+  ["delegate PUT: encrypt with an extra field", () => call(anonymous, "PUT", delegate(), signedBody({ encrypt: { publicKey: workloadKey, kid: "k" } })), 400, "InvalidInput"],
+  ["delegate PUT: a JSON body sent as text/plain", () => raw(anonymous, "PUT", delegate(), JSON.stringify(signedBody()), "text/plain"), 415, "UnsupportedContentType"],
+  ["delegate PUT: a body over 1 MiB", () => call(anonymous, "PUT", delegate(), signedBody({ data: base64("x".repeat(ONE_MIB)) })), 413, "RequestTooLarge"],
+  ["clean-room secret PUT: a member's body without credentials", () => call(anonymous, "PUT", `/app/contracts/${ACCEPTED}/secrets/s`, { value: "v" }), 400, "AttestationMissing"],
+  ["clean-room secret PUT: no sign", () => call(anonymous, "PUT", `/app/contracts/${ACCEPTED}/secrets/s`, signedBody({ sign: undefined })), 400, "SignatureMissing"],
+  ["clean-room secret PUT: an invalid name", () => call(anonymous, "PUT", `/app/contracts/${ACCEPTED}/secrets/a%20b`, signedBody()), 400, "InvalidParameter"],
+  ["attested event PUT: a member's body without credentials", () => call(anonymous, "PUT", events("?scope=audit"), { data: {} }), 400, "AttestationMissing"],
+  ["attested event PUT: no sign", () => call(anonymous, "PUT", events("?scope=audit"), eventBody({ sign: undefined })), 400, "SignatureMissing"],
+  ["attested event PUT: no timestamp", () => call(anonymous, "PUT", events("?scope=audit"), eventBody({ timestamp: undefined })), 400, "TimestampMissing"],
+  ["attested event PUT: an empty timestamp", () => call(anonymous, "PUT", events("?scope=audit"), eventBody({ timestamp: "" })), 400, "TimestampMissing"],
+  ["attested event PUT: timestamp 10000000000000", () => call(anonymous, "PUT", events("?scope=audit"), eventBody({ timestamp: "10000000000000" })), 400, "TimestampTooLarge"],
+  ["attested event PUT: a negative timestamp", () => call(anonymous, "PUT", events("?scope=audit"), eventBody({ timestamp: "-1" })), 400, "InvalidInput"],
+  ["attested event PUT: a numeric timestamp", () => call(anonymous, "PUT", events("?scope=audit"), eventBody({ timestamp: 1700000000000 })), 400, "InvalidInput"],
+  ["attested event PUT: an encrypt field", () => call(anonymous, "PUT", events("?scope=audit"), eventBody({ encrypt: { publicKey: workloadKey } })), 400, "InvalidInput"],
+  ["attested event PUT: the reserved scope", () => call(anonymous, "PUT", events("?scope=governance"), eventBody()), 400, "ReservedEventScope"],
+  ["attested event PUT: data not base64", () => call(anonymous, "PUT", events("?scope=audit"), eventBody({ data: "{}" })), 400, "InvalidInput"],
+  ["member event PUT: attested fields", () => call(u0, "PUT", events("?scope=audit"), eventBody()), 400, "InvalidInput"],
+  ["accepted document fetch: no attestation", () => call(anonymous, "POST", doc("", `accepted/${ACCEPTED_DOC}`), {}), 400, "AttestationMissing"],
+  ["accepted document fetch: no encrypt", () => call(anonymous, "POST", doc("", `accepted/${ACCEPTED_DOC}`), { attestation: someEvidence }), 400, "EncryptionMissing"],
+  ["accepted document fetch: an invalid document id", () => call(anonymous, "POST", doc("", "accepted/a%20b"), { attestation: someEvidence }), 400, "InvalidParameter"],
+  ["document PUT: the reserved id 'accepted'", () => call(u0, "PUT", doc("", "accepted"), { data: {} }), 400, "InvalidParameter"],
+];
+
 const userCases: Case[] = [
   ["user identity GET: an unknown id", () => call(u0, "GET", "/app/users/identities/oid-nobody"), 404, "UserIdentityNotFound"],
   ["user identity GET: an invalid id", () => call(u0, "GET", "/app/users/identities/a%20b"), 400, "InvalidParameter"],
@@ -295,6 +348,7 @@ describe("bad application input gets a clear 4xx, changes nothing, and the servi
     ["approvals", approvalCases],
     ["runtime options", runtimeOptionCases],
     ["events", eventCases],
+    ["attested requests", attestedCases],
     ["users", userCases],
   ] as const)("%s", (_group, cases) => {
     it.each(cases)("%s", async (_name, request, status, code) => {

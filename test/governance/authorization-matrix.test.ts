@@ -1,11 +1,14 @@
-// Who may call which application endpoint: every `/app` endpoint of contracts, runtime options, user documents,
-// events, users and user invitations (plus `GET /app/identity`, the service's `/app` transaction endpoints and
-// `GET /gov/service/jwt-issuers`), called as each kind of caller, with the exact status and error code expected in
-// every cell. Reference upstream-governance.md §1.3, §2.1, §2.4, §2.6, §2.8 and the rules in
+// Who may call which application endpoint: every `/app` endpoint of contracts, runtime options, clean-room and
+// delegate policies, secrets, the OIDC issuer, user documents, events, users and user invitations (plus
+// `GET /app/identity`, the service's `/app` transaction endpoints and `GET /gov/service/jwt-issuers`), called as
+// each kind of caller, with the exact status and error code expected in every cell. Reference
+// upstream-governance.md §1.3, §2.1–§2.4, §2.6, §2.8 and the rules in
 // packages/governance/src/http/authorization.ts:
 // - reads: any authenticated caller (members of any status, certificate users, registered JWT users);
 // - contract PUT and execution consent: Active members only;
-// - user document PUT and event PUT: Active members and users;
+// - user document PUT, secret PUT and event PUT: Active members and users — or, presenting no credentials at all, an
+//   attested clean room (a request without attestation gets AttestationMissing);
+// - secret release, tokens, delegate changes and accepted-document fetches: anonymous and attested, whoever calls;
 // - approvals and user document runtime options: the document's approvers (who must be Active if members);
 // - accepting a user invitation: a bearer token only (the invitee's oid need not be registered); a certificate,
 //   even a member's, is not an invitee (401). The cells' invitation requires the JWT users' tenant.
@@ -63,7 +66,7 @@ const NOT_ACTIVE = "403 MemberNotActive";
 const MEMBER_ONLY = "403 MemberOnly";
 const NOT_APPROVER = "403 NotUserDocumentApprover";
 const CLAIM_MISMATCH = "403 TokenClaimMismatch";
-/** Secret release is anonymous and attested: identities do not matter, the attestation does. */
+/** Attested endpoints called without attestation: for anonymous ones identities do not matter, the attestation does. */
 const NO_ATTESTATION = "400 AttestationMissing";
 /** Accepting an invitation takes a bearer token only: a member's or user's certificate is not an invitee. */
 const NO_TOKEN = UNAUTHENTICATED;
@@ -86,7 +89,10 @@ const EXPECTED: Record<string, Row> = {
   "POST /app/contracts/{contractId}/runtimeoptions/{option}/disable":                             row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          MEMBER_ONLY, MEMBER_ONLY, OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/contracts/{contractId}/cleanroompolicy":                                              row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "POST /app/contracts/{contractId}/cleanroompolicy":                                             row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
-  "PUT /app/contracts/{contractId}/secrets/{secretName}":                                         row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "GET /app/contracts/{contractId}/cleanroompolicy/delegates":                                    row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "POST /app/contracts/{contractId}/cleanroompolicy/delegates/{delegateType}/{delegateId}":       row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
+  "PUT /app/contracts/{contractId}/cleanroompolicy/delegates/{delegateType}/{delegateId}":        row(NO_ATTESTATION,  NO_ATTESTATION,  NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION),
+  "PUT /app/contracts/{contractId}/secrets/{secretName}":                                         row(NO_ATTESTATION,  UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "POST /app/contracts/{contractId}/secrets/{secretId}":                                          row(NO_ATTESTATION,  NO_ATTESTATION,  NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION),
   "POST /app/contracts/{contractId}/oauth/token":                                                 row(NO_ATTESTATION,  NO_ATTESTATION,  NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION),
   "GET /app/contracts/{contractId}/secrets":                                                      row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
@@ -102,8 +108,9 @@ const EXPECTED: Record<string, Row> = {
   "POST /app/contracts/{contractId}/userdocuments/{documentId}/runtimeoptions/{option}/status":   row(NO_ATTESTATION,  UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "POST /app/contracts/{contractId}/userdocuments/{documentId}/runtimeoptions/{option}/enable":   row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   NOT_APPROVER),
   "POST /app/contracts/{contractId}/userdocuments/{documentId}/runtimeoptions/{option}/disable":  row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   NOT_APPROVER),
+  "POST /app/contracts/{contractId}/userdocuments/accepted/{documentId}":                         row(NO_ATTESTATION,  NO_ATTESTATION,  NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION),
   "GET /app/contracts/{contractId}/events":                                                       row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
-  "PUT /app/contracts/{contractId}/events":                                                       row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    NO_CONTENT,  NO_CONTENT,  NO_CONTENT,  OTHER_TENANT,  UNREGISTERED,   NO_CONTENT),
+  "PUT /app/contracts/{contractId}/events":                                                       row(NO_ATTESTATION,  UNAUTHENTICATED, NOT_ACTIVE,    NO_CONTENT,  NO_CONTENT,  NO_CONTENT,  OTHER_TENANT,  UNREGISTERED,   NO_CONTENT),
   "GET /app/users/identities":                                                                    row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "GET /app/users/identities/{identityId}":                                                       row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "POST /app/users/identities/self/status":                                                       row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
@@ -206,6 +213,12 @@ const REQUESTS: Record<string, (column: Column) => Promise<CellRequest> | CellRe
   "POST /app/contracts/{contractId}/runtimeoptions/{option}/disable": () => ({ method: "POST", path: contractPath("/runtimeoptions/execution/disable") }),
   "GET /app/contracts/{contractId}/cleanroompolicy": () => ({ method: "GET", path: contractPath("/cleanroompolicy") }),
   "POST /app/contracts/{contractId}/cleanroompolicy": () => ({ method: "POST", path: contractPath("/cleanroompolicy") }),
+  "GET /app/contracts/{contractId}/cleanroompolicy/delegates": () => ({ method: "GET", path: contractPath("/cleanroompolicy/delegates") }),
+  "POST /app/contracts/{contractId}/cleanroompolicy/delegates/{delegateType}/{delegateId}": () => ({
+    method: "POST",
+    path: contractPath(`/cleanroompolicy/delegates/oauth-federation-subjects/${encodeURIComponent(`${CONTRACT}/spark`)}`),
+  }),
+  "PUT /app/contracts/{contractId}/cleanroompolicy/delegates/{delegateType}/{delegateId}": () => ({ method: "PUT", path: contractPath("/cleanroompolicy/delegates/events/writer"), body: {} }),
   "PUT /app/contracts/{contractId}/secrets/{secretName}": (column) => ({ method: "PUT", path: contractPath(`/secrets/${fresh(column)}`), body: { value: "s3cret" } }),
   "POST /app/contracts/{contractId}/secrets/{secretId}": () => ({ method: "POST", path: contractPath("/secrets/some_secret"), body: {} }),
   "POST /app/contracts/{contractId}/oauth/token": () => ({ method: "POST", path: contractPath("/oauth/token?sub=matrix&aud=x"), body: {} }),
@@ -240,6 +253,7 @@ const REQUESTS: Record<string, (column: Column) => Promise<CellRequest> | CellRe
     method: "POST",
     path: documentPath(CONTRACT, DOCUMENT, "/runtimeoptions/telemetry/disable"),
   }),
+  "POST /app/contracts/{contractId}/userdocuments/accepted/{documentId}": () => ({ method: "POST", path: documentPath(CONTRACT, "accepted", `/${DOCUMENT}`), body: {} }),
   "GET /app/contracts/{contractId}/events": () => ({ method: "GET", path: contractPath("/events?scope=matrix&from_seqno=1") }),
   "PUT /app/contracts/{contractId}/events": (column) => ({ method: "PUT", path: contractPath(`/events?scope=matrix&id=${fresh(column)}`), body: { data: { by: column } } }),
   "GET /app/users/identities": () => ({ method: "GET", path: "/app/users/identities" }),

@@ -1,5 +1,15 @@
 import { expect } from "vitest";
-import { ServiceInfoSchema, UserDocumentSchema, parseTxId, type Approver, type ProposalAction, type UserDocument } from "@cleanroom/protocol";
+import {
+  EventListSchema,
+  ServiceInfoSchema,
+  UserDocumentSchema,
+  parseTxId,
+  type Approver,
+  type AuditEvent,
+  type GovernanceEventType,
+  type ProposalAction,
+  type UserDocument,
+} from "@cleanroom/protocol";
 import { appRequest, errorCode, type AppResponse, type RequestIdentity } from "./app-requests.js";
 import type { Consortium, TestIdentity } from "./consortium.js";
 
@@ -100,3 +110,36 @@ export async function acceptedDocument(
   expect((await readDocument(consortium, writer, contractId, documentId)).state).toBe("Accepted");
   return version;
 }
+
+/** The contract's audit log: the governance decisions the service recorded, oldest first. */
+export async function governanceEvents(consortium: Consortium, contractId: string): Promise<AuditEvent[]> {
+  const response = await appRequest(consortium.service, consortium.members[0], "GET", `/app/contracts/${contractId}/events?scope=governance&from_seqno=1`);
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return EventListSchema.parse(response.body).value;
+}
+
+/**
+ * Sends a request the service must refuse with `expected` (`status code`) and checks that the refusal's only trace
+ * is one transaction holding its `deniedType` audit record. The service must not write signature transactions on a
+ * timer (`signatureIntervalMs`), or they would count.
+ */
+export async function expectAuditedRefusal(
+  consortium: Consortium,
+  contractId: string,
+  request: () => Promise<AppResponse>,
+  expected: string,
+  deniedType: GovernanceEventType,
+): Promise<AuditEvent> {
+  const before = parseTxId(await lastTransactionId(consortium));
+  const response = await request();
+  expect(outcome(response), JSON.stringify(response.body)).toBe(expected);
+  const after = await lastTransactionId(consortium);
+  expect(parseTxId(after)?.seqno, "one transaction: the audit record").toBe((before?.seqno ?? 0) + 1);
+  const recorded = (await governanceEvents(consortium, contractId)).at(-1);
+  expect(recorded?.transactionId).toBe(after);
+  expect(recorded?.data).toMatchObject({ type: deniedType, code: expected.split(" ")[1], reason: (response.body as { error: { message: string } }).error.message });
+  return recorded!;
+}
+
+/** Service options for tests that count transactions: no signature transactions on a timer. */
+export const NO_TIMED_SIGNATURES = { signatureIntervalMs: 1_000_000_000, signatureEveryTx: 1_000_000 } as const;

@@ -10,6 +10,8 @@ import {
   JwtIssuerListSchema,
   RuntimeOptionStatusSchema,
   CleanRoomPolicySchema,
+  DelegateClaimsSchema,
+  DelegateListSchema,
   JwksSchema,
   SecretIdResultSchema,
   SecretListSchema,
@@ -40,10 +42,12 @@ import {
   type AuditEvent,
   type CallerStatus,
   type Contract,
+  type Delegate,
   type ContractList,
   type ContractRuntimeOption,
   type ContractState,
   type EventList,
+  type PolicyClaims,
   type JwtIssuer,
   type PutContractBody,
   type PutUserDocumentBody,
@@ -369,6 +373,17 @@ export class GovernanceClient {
   /** The contract's clean-room policies and the open proposals that would change them. */
   cleanRoomPolicy(contractId: string): Promise<CleanRoomPolicy> {
     return this.get(`${contractPath(contractId)}/cleanroompolicy`, CleanRoomPolicySchema);
+  }
+
+  /** The contract's delegate policies (set by attested clean rooms): which resources admit a second workload. */
+  async delegates(contractId: string): Promise<Delegate[]> {
+    return (await this.get(`${contractPath(contractId)}/cleanroompolicy/delegates`, DelegateListSchema)).value;
+  }
+
+  /** The claims a delegate policy admits (`{}` when none). */
+  async delegateClaims(contractId: string, delegate: Delegate): Promise<PolicyClaims> {
+    const path = `${contractPath(contractId)}/cleanroompolicy/delegates/${segment(delegate.delegateType)}/${segment(delegate.delegateId)}`;
+    return (await this.post(path, DelegateClaimsSchema)).value.claims;
   }
 
   /** Proposes adding or removing allowed claim values of an accepted contract's clean-room policy. */

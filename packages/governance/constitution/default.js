@@ -37,38 +37,6 @@ const CONTRACT_OPTION_STATUS = {
   telemetry: "public:ccf.gov.contracts_telemetry_status",
 };
 const CLEAN_ROOM_POLICIES = "public:ccf.gov.cleanroom_policies";
-// Only claims the service's verifiers actually produce: a policy on any other claim could never match (a flaw of
-// the reference, which accepted names it never extracted).
-const POLICY_CLAIMS = {
-  "snp-caci": [
-    "x-ms-attestation-type",
-    "x-ms-compliance-status",
-    "x-ms-sevsnpvm-hostdata",
-    "x-ms-sevsnpvm-launchmeasurement",
-    "x-ms-sevsnpvm-is-debuggable",
-    "x-ms-sevsnpvm-vmpl",
-    "x-ms-sevsnpvm-guestsvn",
-    "x-ms-sevsnpvm-bootloader-svn",
-    "x-ms-sevsnpvm-tee-svn",
-    "x-ms-sevsnpvm-snpfw-svn",
-    "x-ms-sevsnpvm-microcode-svn",
-    "x-ms-sevsnpvm-smt-allowed",
-    "x-ms-sevsnpvm-migration-allowed",
-    "x-ms-sevsnpvm-idkeydigest",
-    "x-ms-sevsnpvm-familyId",
-    "x-ms-sevsnpvm-imageId",
-    "x-ms-sevsnpvm-chipid",
-  ],
-  jwt: ["oid", "appid", "tid", "sub", "iss"],
-};
-const HEX_CLAIMS = {
-  "x-ms-sevsnpvm-hostdata": 64,
-  "x-ms-sevsnpvm-launchmeasurement": 96,
-  "x-ms-sevsnpvm-idkeydigest": 96,
-  "x-ms-sevsnpvm-familyId": 32,
-  "x-ms-sevsnpvm-imageId": 32,
-  "x-ms-sevsnpvm-chipid": 128,
-};
 const OIDC_ISSUER = "public:ccf.gov.oidc_issuer";
 const RESOURCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
@@ -286,65 +254,21 @@ function contractRuntimeOptionAction(option, status) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Clean-room policies: per contract and policy type, claim → allowed values. An attested workload matches when,
-// for every claim of the policy, its own value equals one of the allowed values (reference §4.1).
-
-function policyClaimValues(claim, value, field) {
-  const values = Array.isArray(value) ? value : [value];
-  if (values.length === 0 || values.length > 64) throw new Error(`${field} must hold 1 to 64 values`);
-  for (const [index, item] of values.entries()) {
-    const at = Array.isArray(value) ? `${field}[${index}]` : field;
-    if (typeof item === "boolean" || (typeof item === "number" && Number.isInteger(item) && item >= 0)) continue;
-    checkString(item, at, { max: 512 });
-    const hexLength = HEX_CLAIMS[claim];
-    if (hexLength !== undefined && !new RegExp(`^[0-9a-f]{${hexLength}}$`).test(item)) {
-      throw new Error(`${at} must be ${hexLength} lowercase hex characters`);
-    }
-  }
-  if (new Set(values.map((v) => JSON.stringify(v))).size !== values.length) throw new Error(`${field} has duplicates`);
-  return values;
-}
+// for every claim of the policy, its own value equals one of the allowed values (reference §4.1). Which claims a
+// policy may name (only those the verifiers produce) and how values are added and removed are the service's rules,
+// reached through cleanroom.policyClaims: the service applies the same rules to the delegate policies it keeps.
 
 function checkPolicyArgs(args) {
   checkPlainObject(args, "args");
   checkOnlyKeys(args, ["contractId", "type", "policyType", "claims"], "args");
   checkResourceId(args.contractId, "args.contractId");
   if (args.type !== "add" && args.type !== "remove") throw new Error("args.type must be add or remove");
-  const policyType = args.policyType ?? "snp-caci";
-  if (POLICY_CLAIMS[policyType] === undefined) {
-    throw new Error(`args.policyType must be one of ${Object.keys(POLICY_CLAIMS).join(", ")}`);
-  }
-  checkPlainObject(args.claims, "args.claims");
-  const names = Object.keys(args.claims);
-  if (names.length === 0) throw new Error("args.claims must name at least one claim");
-  for (const name of names) {
-    if (!POLICY_CLAIMS[policyType].includes(name)) {
-      throw new Error(`args.claims.${name} is not a ${policyType} claim (known: ${POLICY_CLAIMS[policyType].join(", ")})`);
-    }
-    policyClaimValues(name, args.claims[name], `args.claims.${name}`);
-  }
-  return policyType;
+  return cleanroom.policyClaims.check(args.policyType ?? "snp-caci", args.claims, "args.");
 }
 
-/** The policy after adding or removing values; booleans replace (a claim is either true or false). */
+/** The policies after adding or removing values of one policy type. */
 function changedPolicy(current, args, policyType) {
-  const policy = { ...(current[policyType] ?? {}) };
-  for (const [claim, value] of Object.entries(args.claims)) {
-    const values = policyClaimValues(claim, value, `args.claims.${claim}`);
-    const existing = policy[claim] ?? [];
-    if (args.type === "add") {
-      const isBoolean = values.every((v) => typeof v === "boolean");
-      policy[claim] = isBoolean ? values : [...existing, ...values.filter((v) => !existing.some((e) => JSON.stringify(e) === JSON.stringify(v)))];
-    } else {
-      for (const v of values) {
-        if (!existing.some((e) => JSON.stringify(e) === JSON.stringify(v))) {
-          throw new Error(`claim ${claim} of the ${policyType} policy has no value ${JSON.stringify(v)} to remove`);
-        }
-      }
-      const left = existing.filter((e) => !values.some((v) => JSON.stringify(e) === JSON.stringify(v)));
-      if (left.length === 0) delete policy[claim];
-      else policy[claim] = left;
-    }
-  }
+  const policy = cleanroom.policyClaims.change(current[policyType] ?? {}, args.type, args.claims, "args.", `the ${policyType} policy`);
   const next = { ...current };
   if (Object.keys(policy).length === 0) delete next[policyType];
   else next[policyType] = policy;

@@ -77,10 +77,6 @@ function validateInitialMembers(members: InitialMember[]): void {
   }
 }
 
-/**
- * Starts the governance service: loads or creates its identity, opens (or creates, with a genesis transaction) its
- * ledger, and serves HTTPS. Resolves once it is listening.
- */
 /** The pins of the configured virtual platform roots; configuring any without the insecure flag is refused. */
 function virtualRootPins(options: GovernanceServiceOptions): string[] {
   const roots = options.virtualPlatformRoots ?? [];
@@ -90,7 +86,13 @@ function virtualRootPins(options: GovernanceServiceOptions): string[] {
   return roots.map((pem) => spkiSha256(new X509Certificate(pem)));
 }
 
+/**
+ * Starts the governance service: loads or creates its identity, opens (or creates, with a genesis transaction) its
+ * ledger, and serves HTTPS. Resolves once it is listening.
+ */
 export async function startGovernanceService(options: GovernanceServiceOptions): Promise<GovernanceService> {
+  // Refused settings are refused before anything is opened or created.
+  const virtualRoots = virtualRootPins(options);
   const clock = options.clock ?? Date.now;
   const host = options.host ?? "127.0.0.1";
   mkdirSync(options.dataDir, { recursive: true });
@@ -139,8 +141,11 @@ export async function startGovernanceService(options: GovernanceServiceOptions):
     secrets: { key: identity.secretsKey, keyId: identity.secretsKeyId },
     attestation: {
       insecureVirtualAttestation: options.insecureVirtualAttestation ?? false,
-      virtualRoots: virtualRootPins(options),
-      chainCache: createAmdChainCache(), uvmCache: createUvmEndorsementCache(), clock },
+      virtualRoots,
+      chainCache: createAmdChainCache(),
+      uvmCache: createUvmEndorsementCache(),
+      clock,
+    },
   };
   const { app } = buildApp(ctx, {
     https: { key: identity.nodeKeyPem, cert: identity.nodeCertificatePem },

@@ -122,6 +122,31 @@ export const CleanRoomPolicySchema = z.object({
 });
 export type CleanRoomPolicy = z.infer<typeof CleanRoomPolicySchema>;
 
+/**
+ * Delegate policies (reference §2.2, §4.1): claims of a second workload identity (e.g. a Spark executor's host data)
+ * admitted for one resource of the contract besides the contract's policy. Only the delegates the service consults:
+ * `secrets/<secretId>` (secret release), `events/writer` (attested event writes) and
+ * `oauth-federation-subjects/<contractId>[/<name>]` (ID tokens for that subject).
+ */
+export const DelegateTypeSchema = z.enum(["secrets", "events", "oauth-federation-subjects"]);
+export type DelegateType = z.infer<typeof DelegateTypeSchema>;
+export const DelegateSchema = z.object({ delegateType: DelegateTypeSchema, delegateId: z.string() });
+export type Delegate = z.infer<typeof DelegateSchema>;
+export const DelegateListSchema = z.object({ value: z.array(DelegateSchema) });
+/** A delegate's claims; `{}` when it has none (never set, or every value removed). */
+export const DelegateClaimsSchema = z.object({ claims: PolicyClaimsSchema });
+
+/**
+ * The signed `data` of a delegate change: like `set_clean_room_policy` (same claims, same add/remove rules), for an
+ * SEV-SNP delegate.
+ */
+export const DelegateChangeSchema = z.strictObject({
+  type: z.enum(["add", "remove"]),
+  policyType: z.literal("snp-caci").optional(),
+  claims: z.record(z.string(), z.union([PolicyClaimValueSchema, z.array(PolicyClaimValueSchema)])),
+});
+export type DelegateChange = z.infer<typeof DelegateChangeSchema>;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Secrets (the KMS): stored sealed in the ledger, released only to attested workloads (issue 4)
 
@@ -130,6 +155,10 @@ export const MAX_SECRET_LENGTH = 25_600;
 
 /** `PUT /app/contracts/{contractId}/secrets/{secretName}`; `value` is optional only so its absence gets ValueMissing. */
 export const PutSecretBodySchema = z.strictObject({ value: z.string().optional() });
+/** Secret ids are `<owner>_<name>`: the owner's id (member or user id, a JWT user's oid, or `cleanroom`) and a resource id. */
+export const SecretIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,256}$/, "expected a secret id");
+/** The owner prefix of secrets written by attested clean rooms (reference §4.2). */
+export const CLEAN_ROOM_SECRET_OWNER = "cleanroom";
 export const SecretIdResultSchema = z.object({ secretId: z.string() });
 export const SecretListSchema = z.object({ value: z.array(z.object({ secretId: z.string() })) });
 export type SecretList = z.infer<typeof SecretListSchema>;
@@ -155,8 +184,45 @@ export const AttestedCheckBodySchema = ReleaseSecretBodySchema.optional();
 export const AttestationModeSchema = z.enum(["sevsnp", "replayed-test-vector", "virtual-platform"]);
 export type AttestationMode = z.infer<typeof AttestationModeSchema>;
 
+/**
+ * An attested clean room as the writer of an event or the actor of a governance decision: it has no registered
+ * identity, so it is known by what it runs (its host data, also its `id`) and by how it was attested.
+ */
+export const CleanRoomIdentitySchema = z.object({
+  kind: z.literal("cleanroom"),
+  id: z.string(),
+  hostData: z.string(),
+  attestationMode: AttestationModeSchema,
+});
+export type CleanRoomIdentity = z.infer<typeof CleanRoomIdentitySchema>;
+
+/**
+ * `sign` of a signed request: an RSA-PSS (SHA-256, salt 32) signature over the base64-decoded `data`, and the
+ * signing key as base64 of its PEM, which must be the key the attestation binds. Optional fields only so that their
+ * absence gets SignatureMissing.
+ */
+export const SignSchema = z.strictObject({
+  signature: z.string().max(4096).optional(),
+  publicKey: z.string().max(16_384).optional(),
+});
+
+/**
+ * Body of a signed write by an attested clean room (delegate changes, clean-room secrets): the attestation binds
+ * `encrypt.publicKey`, `sign` is made with that key over `data` (base64 of JSON). Fields are optional only so that
+ * their absence gets the reference's codes.
+ */
+export const SignedAttestedBodySchema = z.strictObject({
+  attestation: z.unknown().optional(),
+  platform: z.string().max(32).optional(),
+  encrypt: z.strictObject({ publicKey: z.string().max(16_384).optional() }).optional(),
+  sign: SignSchema.optional(),
+  data: z.string().optional(),
+});
+export type SignedAttestedBody = z.infer<typeof SignedAttestedBodySchema>;
+
+/** A value released to an attested workload: a secret, or (as JSON) an accepted user document. */
 export const ReleasedSecretSchema = z.object({
-  /** base64 of RSA-OAEP-SHA-256(AES-256 key) ‖ AES-KWP(secret): CKM_RSA_AES_KEY_WRAP to `encrypt.publicKey`. */
+  /** base64 of RSA-OAEP-SHA-256(AES-256 key) ‖ AES-KWP(value): CKM_RSA_AES_KEY_WRAP to `encrypt.publicKey`. */
   value: z.string(),
   /**
    * `sevsnp` for genuine hardware evidence; `replayed-test-vector` when the key is a published test key;
@@ -286,6 +352,24 @@ export const UserDocumentListSchema = z.object({
 });
 export type UserDocumentList = z.infer<typeof UserDocumentListSchema>;
 
+/**
+ * What `POST /app/contracts/{c}/userdocuments/accepted/{d}` wraps (as JSON) to an attested workload: the accepted
+ * document's content and who approved it.
+ */
+export const AcceptedUserDocumentSchema = z.object({
+  id: ResourceIdSchema,
+  contractId: ResourceIdSchema,
+  version: TxIdStringSchema,
+  data: z.unknown(),
+  labels: LabelsSchema,
+  approvers: z.array(ApproverSchema),
+  state: z.literal("Accepted"),
+});
+export type AcceptedUserDocument = z.infer<typeof AcceptedUserDocumentSchema>;
+
+/** Document ids that cannot be used: `accepted` would make `…/userdocuments/accepted/approval` ambiguous. */
+export const RESERVED_USER_DOCUMENT_IDS = ["accepted"] as const;
+
 /** Parses `labelSelector=k:v,k2:v2` (all must match); undefined for an invalid selector. */
 export function parseLabelSelector(selector: string): Array<[string, string]> | undefined {
   const pairs: Array<[string, string]> = [];
@@ -318,8 +402,14 @@ export const EventSchema = z.object({
   timestamp: z.string(),
   timestamp_iso: z.string(),
   data: z.unknown(),
-  /** Who wrote it: the service itself for governance decisions, else the authenticated caller. */
-  writer: z.object({ kind: z.enum(["service", "member", "user"]), id: z.string() }),
+  /** Who wrote it: the service itself for governance decisions, else the authenticated caller or attested clean room. */
+  writer: z.union([
+    z.object({ kind: z.enum(["service", "member", "user"]), id: z.string() }),
+    CleanRoomIdentitySchema.extend({
+      /** The clean room's own time for the event (ms since the epoch, as sent; not checked against the service's). */
+      timestamp: z.string(),
+    }),
+  ]),
 });
 export type AuditEvent = z.infer<typeof EventSchema>;
 
@@ -342,6 +432,22 @@ export const PutEventQuerySchema = z.strictObject({ id: EventIdSchema.optional()
 /** `PUT /app/contracts/{contractId}/events`: the service timestamps it and records the writer. */
 export const PutEventBodySchema = z.strictObject({ data: z.unknown().optional() });
 
+/** The largest event timestamp (reference): 13 digits of milliseconds. */
+export const MAX_EVENT_TIMESTAMP = 9_999_999_999_999n;
+
+/**
+ * `PUT /app/contracts/{contractId}/events` by an attested clean room (reference §2.4): `timestamp` in ms since the
+ * epoch as a string, `data` base64 of the event's JSON, signed with the key the attestation binds (`sign.publicKey`).
+ */
+export const AttestedEventBodySchema = z.strictObject({
+  timestamp: z.string().max(32).optional(),
+  attestation: z.unknown().optional(),
+  platform: z.string().max(32).optional(),
+  sign: SignSchema.optional(),
+  data: z.string().optional(),
+});
+export type AttestedEventBody = z.infer<typeof AttestedEventBodySchema>;
+
 /** `data.type` of the events the service writes to scope `governance`. */
 export const GOVERNANCE_EVENT_TYPES = [
   "contract.proposed",
@@ -357,13 +463,19 @@ export const GOVERNANCE_EVENT_TYPES = [
   "contract.secret.set",
   "contract.secret.released",
   "contract.secret.denied",
+  "contract.secret.set.denied",
   "contract.token.issued",
   "contract.token.denied",
+  "contract.delegate.changed",
+  "contract.delegate.denied",
+  "contract.event.denied",
   "contract.consent.changed",
   "userdocument.approved",
   "userdocument.rejected",
   "userdocument.accepted",
   "userdocument.consent.changed",
+  "userdocument.released",
+  "userdocument.denied",
 ] as const;
 export type GovernanceEventType = (typeof GOVERNANCE_EVENT_TYPES)[number];
 

@@ -108,6 +108,17 @@ export const ERROR_CATALOGUE = {
   ReportDataMismatch: { status: 400, description: "The attestation's report data is not bound to `encrypt.publicKey`." },
   SecretNotFound: { status: 404, description: "The contract has no secret with this id." },
 
+  // Signed requests of attested clean rooms (reference §4.1): delegate policies, events, clean-room secrets
+  SignatureMissing: { status: 400, description: "The request has no `sign: {signature, publicKey}` (base64; the key an RSA public key PEM)." },
+  SignatureMismatch: { status: 400, description: "The signature over `data` does not verify with the attested workload's key." },
+  TimestampMissing: { status: 400, description: "The attested event has no `timestamp`." },
+  TimestampTooLarge: { status: 400, description: "The attested event's `timestamp` is larger than 9999999999999 (13 digits of milliseconds)." },
+  InvalidDelegateType: {
+    status: 400,
+    description: "Delegate policies exist for `secrets/<secretId>`, `events/writer` and `oauth-federation-subjects/<contractId>[/<name>]` only.",
+  },
+  ClaimValueNotFound: { status: 400, description: "A `remove` names a claim value the delegate policy does not hold." },
+
   // OIDC issuer
   OidcIssuerNotEnabled: { status: 405, description: "The consortium has not enabled the OIDC issuer (enable_oidc_issuer proposal)." },
   SigningKeyNotAvailable: { status: 405, description: "No signing key exists for the issuer's current key generation yet." },
@@ -128,6 +139,11 @@ export const ERROR_CATALOGUE = {
   InvalidTransactionId: { status: 400, description: "A transaction id must have the form <view>.<seqno>." },
   TransactionNotFound: { status: 404, description: "No committed transaction has this id." },
   TransactionInvalid: { status: 404, description: "This transaction id can never be committed (it belongs to a lost view)." },
+
+  // Runtime sidecar (the workload's localhost API)
+  AttestationUnavailable: { status: 503, description: "The runtime could not obtain the workload's attestation from its platform." },
+  GovernanceUnavailable: { status: 502, description: "The runtime could not reach the governance service." },
+  UnwrapFailed: { status: 502, description: "A value the governance service returned could not be unwrapped with the workload key." },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -2,3 +2,5 @@ export * from "./errors.js";
 export * from "./transactions.js";
 export * from "./governance.js";
 export * from "./app.js";
+export * from "./policy-claims.js";
+export * from "./runtime.js";

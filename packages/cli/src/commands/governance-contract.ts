@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import {
+  DelegateTypeSchema,
   PolicyTypeSchema,
   ContractRuntimeOptionSchema,
   ContractStateSchema,
@@ -10,6 +11,8 @@ import {
   type SetCleanRoomPolicyArgs,
   type ContractRuntimeOption,
   type ContractState,
+  type DelegateType,
+  type PolicyClaims,
   type RuntimeOptionAction,
 } from "@cleanroom/protocol";
 import { formatRecord, formatTable } from "../io.js";
@@ -99,10 +102,49 @@ function registerRuntimeOptionCommands(contract: Command, run: Run): void {
   );
 }
 
+/** Claims as table rows: one per claim, with its allowed values. */
+function claimRows(type: string, claims: PolicyClaims | undefined): Array<{ type: string; claim: string; values: string }> {
+  return Object.entries(claims ?? {}).map(([claim, values]) => ({ type, claim, values: values.map((v) => String(v)).join(", ") }));
+}
+
 /** A policy as table rows: one per policy type and claim, with its allowed values. */
 function policyRows(policy: CleanRoomPolicy): Array<{ type: string; claim: string; values: string }> {
-  return Object.entries(policy.policies).flatMap(([type, claims]) =>
-    Object.entries(claims ?? {}).map(([claim, values]) => ({ type, claim, values: values.map((v) => String(v)).join(", ") })),
+  return Object.entries(policy.policies).flatMap(([type, claims]) => claimRows(type, claims));
+}
+
+const CLAIM_COLUMNS = [
+  { header: "TYPE", value: (r: { type: string }) => r.type },
+  { header: "CLAIM", value: (r: { claim: string }) => r.claim },
+  { header: "ALLOWED VALUES", value: (r: { values: string }) => r.values },
+];
+
+function registerDelegateCommands(policy: Command, run: Run): void {
+  const delegate = policy
+    .command("delegate")
+    .description("Delegate policies: a second workload identity that an attested clean room of the contract admitted for one secret, event writing, or an ID token subject.");
+  run(delegate.command("list").description("List the contract's delegates that admit anybody.").requiredOption(...ID), async (ctx, options: { id: string }) => {
+    const delegates = await (await ctx.client()).delegates(options.id);
+    ctx.printer.value(delegates, () =>
+      delegates.length === 0
+        ? "no delegates: only the contract's policy admits workloads\n"
+        : formatTable(delegates, [
+            { header: "TYPE", value: (d) => d.delegateType },
+            { header: "ID", value: (d) => d.delegateId },
+          ]),
+    );
+  });
+  run(
+    delegate
+      .command("show")
+      .description("Show the claims a delegate admits besides the contract's policy.")
+      .requiredOption(...ID)
+      .addOption(new Option("--type <type>", "delegate type").choices(DelegateTypeSchema.options).makeOptionMandatory())
+      .requiredOption("--delegate-id <id>", "the secret id, writer (events), or token subject (<contract id>[/<name>])"),
+    async (ctx, options: { id: string; type: DelegateType; delegateId: string }) => {
+      const claims = await (await ctx.client()).delegateClaims(options.id, { delegateType: options.type, delegateId: options.delegateId });
+      const rows = claimRows("snp-caci", claims);
+      ctx.printer.value({ claims }, () => (rows.length === 0 ? "no claims: the delegate admits nobody\n" : formatTable(rows, CLAIM_COLUMNS)));
+    },
   );
 }
 
@@ -115,11 +157,7 @@ function registerCleanRoomPolicyCommands(contract: Command, run: Run): void {
     const value = await (await ctx.client()).cleanRoomPolicy(options.id);
     ctx.printer.value(value, () => {
       const rows = policyRows(value);
-      const table = rows.length === 0 ? "no policy: no workload can attest for this contract yet\n" : formatTable(rows, [
-        { header: "TYPE", value: (r) => r.type },
-        { header: "CLAIM", value: (r) => r.claim },
-        { header: "ALLOWED VALUES", value: (r) => r.values },
-      ]);
+      const table = rows.length === 0 ? "no policy: no workload can attest for this contract yet\n" : formatTable(rows, CLAIM_COLUMNS);
       return `${table}open proposals: ${value.proposalIds.join(", ") || "none"}\n`;
     });
   });
@@ -146,6 +184,7 @@ function registerCleanRoomPolicyCommands(contract: Command, run: Run): void {
       await printProposal(ctx, client, value);
     },
   );
+  registerDelegateCommands(policy, run);
 }
 
 function registerSecretCommands(contract: Command, run: Run): void {

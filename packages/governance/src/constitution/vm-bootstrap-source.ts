@@ -17,6 +17,7 @@ export const VM_BOOTSTRAP_SOURCE = String.raw`(function (host) {
   const hostStrToBuf = host.strToBuf, hostBufToStr = host.bufToStr;
   const hostPemToId = host.pemToId, hostIsValidBundle = host.isValidX509CertBundle;
   const hostCertificateInfo = host.certificateInfo, hostLog = host.log;
+  const hostPolicyClaimsCheck = host.policyClaimsCheck, hostPolicyClaimsChange = host.policyClaimsChange;
 
   const freeze = Object.freeze, defineProperty = Object.defineProperty, keys = Object.keys;
   const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor, getPrototypeOf = Object.getPrototypeOf;
@@ -107,6 +108,16 @@ export const VM_BOOTSTRAP_SOURCE = String.raw`(function (host) {
       entriesJson(map) { return jsonParse(kvEntriesJson(string(map, "map"))); },
       // The "view.seqno" of the key's last write (an optimistic-concurrency version), or undefined.
       version(map, key) { return kvVersion(string(map, "map"), string(key, "key")); },
+    }),
+    // The service's clean-room policy rules (the claims its verifiers produce); both throw an Error naming the field.
+    policyClaims: freeze({
+      check(policyType, claims, prefix) {
+        return hostPolicyClaimsCheck(jsonStringify({ policyType, claims, prefix: string(prefix, "prefix") }));
+      },
+      change(current, type, claims, prefix, policyName) {
+        const request = { current, type, claims, prefix: string(prefix, "prefix"), policyName: string(policyName, "policyName") };
+        return jsonParse(hostPolicyClaimsChange(jsonStringify(request)));
+      },
     }),
   });
 

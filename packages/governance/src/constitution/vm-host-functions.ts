@@ -5,6 +5,7 @@
  */
 import { TextDecoder, TextEncoder } from "node:util";
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten-core";
+import { changePolicyClaims, checkPolicyClaims, type PolicyClaimChanges, type PolicyClaims } from "@cleanroom/protocol";
 import { certificateInfo, isValidX509CertBundle, pemToId } from "./certificate-helpers.js";
 import type { SandboxKv } from "./sandbox-types.js";
 
@@ -147,6 +148,22 @@ export function createHostFunctions(context: QuickJSContext, slot: KvSlot, log?:
   define("pemToId", (pem) => context.newString(pemToId(str(pem))));
   define("isValidX509CertBundle", (pem) => bool(isValidX509CertBundle(str(pem))));
   define("certificateInfo", (pem) => context.newString(JSON.stringify(certificateInfo(str(pem)))));
+  // Clean-room policy rules live in the service, which also applies them to delegate policies: one definition of
+  // the claims the verifiers produce. Arguments and results cross as JSON text.
+  define("policyClaimsCheck", (request) => {
+    const { policyType, claims, prefix } = JSON.parse(str(request)) as { policyType: unknown; claims: unknown; prefix: string };
+    return context.newString(checkPolicyClaims(policyType, claims, prefix));
+  });
+  define("policyClaimsChange", (request) => {
+    const { current, type, claims, prefix, policyName } = JSON.parse(str(request)) as {
+      current: PolicyClaims | undefined;
+      type: "add" | "remove";
+      claims: PolicyClaimChanges;
+      prefix: string;
+      policyName: string;
+    };
+    return context.newString(JSON.stringify(changePolicyClaims(current ?? {}, { type, claims }, { prefix, policyName })));
+  });
   if (log !== undefined) {
     define("log", (level, message) => {
       log(str(level) as SandboxLogLevel, str(message));

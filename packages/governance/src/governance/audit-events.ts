@@ -1,5 +1,5 @@
 import type { WriteTx } from "@cleanroom/ledger";
-import type { GovernanceEventType, Identity } from "@cleanroom/protocol";
+import type { CleanRoomIdentity, GovernanceEventType, Identity } from "@cleanroom/protocol";
 import { appendEvent } from "../state/events.js";
 import type { ProposalRecord, StoredProposalInfo } from "../state/proposals.js";
 import type { ProposalObserver } from "./proposal-lifecycle.js";
@@ -8,6 +8,11 @@ import { proposalActions } from "./proposal-actions.js";
 /** Scope of the events the service writes itself. */
 export const GOVERNANCE_SCOPE = "governance";
 
+/** Who an audit record names: a member or user by id; an attested clean room by its host data and attestation mode. */
+function actorOf(actor: Identity | CleanRoomIdentity): Record<string, unknown> {
+  return actor.kind === "cleanroom" ? { ...actor } : { kind: actor.kind, id: actor.id };
+}
+
 /** Writes a governance decision to the contract's audit log, timestamped by the service. */
 export function recordGovernanceEvent(
   tx: WriteTx,
@@ -15,13 +20,13 @@ export function recordGovernanceEvent(
   contractId: string,
   type: GovernanceEventType,
   details: Record<string, unknown>,
-  actor?: Identity,
+  actor?: Identity | CleanRoomIdentity,
 ): void {
   appendEvent(tx, contractId, {
     id: contractId,
     scope: GOVERNANCE_SCOPE,
     timestamp: clock(),
-    data: { type, contractId, ...(actor ? { actor: { kind: actor.kind, id: actor.id } } : {}), ...details },
+    data: { type, contractId, ...(actor ? { actor: actorOf(actor) } : {}), ...details },
     writer: { kind: "service", id: "governance" },
   });
 }

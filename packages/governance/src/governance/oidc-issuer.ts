@@ -13,6 +13,15 @@ import type { SecretsKey } from "./secrets.js";
  * the service, and the private keys exist only sealed under the secrets key.
  */
 
+/**
+ * Whether a workload of `contractId` may obtain tokens for `sub`: the contract id itself or `<contractId>/<name>`.
+ * Federated credentials trust issuer + subject, so a workload must never obtain a subject another contract's
+ * identity trusts.
+ */
+export function isContractSubject(contractId: string, sub: string): boolean {
+  return sub === contractId || (sub.startsWith(`${contractId}/`) && /^[A-Za-z0-9._/-]+$/.test(sub.slice(contractId.length + 1)));
+}
+
 /** Longest lifetime of a token the issuer signs: a retired key stays published this long, so its tokens verify. */
 export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
 

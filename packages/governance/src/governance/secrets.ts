@@ -1,5 +1,5 @@
 import type { StateReader, WriteTx } from "@cleanroom/ledger";
-import { ApiError, MAX_SECRET_LENGTH, type Identity } from "@cleanroom/protocol";
+import { ApiError, CLEAN_ROOM_SECRET_OWNER, MAX_SECRET_LENGTH, type CleanRoomIdentity, type Identity } from "@cleanroom/protocol";
 import { seal, unseal, type SealedValue } from "../secrets/sealed-values.js";
 import { contractExists } from "../state/contracts.js";
 import { readJson, writeJson } from "../state/json-state.js";
@@ -18,14 +18,26 @@ function binding(contractId: string, secretId: string): string {
 }
 
 /**
- * `PUT /app/contracts/{c}/secrets/{name}`: stores the value sealed, under an id prefixed with the caller's id so
- * that parties cannot overwrite each other's secrets (reference §4.2: `<owner>_<name>`). Returns the secret id.
+ * The owner prefix of a writer's secrets: its id, or `cleanroom` for attested clean rooms (reference §4.2). A user
+ * whose id is `cleanroom` (a JWT oid can be) would share the clean rooms' secrets, so it may not write any.
+ */
+function ownerPrefix(writer: Identity | CleanRoomIdentity): string {
+  if (writer.kind === "cleanroom") return CLEAN_ROOM_SECRET_OWNER;
+  if (writer.id === CLEAN_ROOM_SECRET_OWNER) {
+    throw new ApiError("CallerNotAuthorized", `The owner id '${CLEAN_ROOM_SECRET_OWNER}' is reserved for secrets written by attested clean rooms.`);
+  }
+  return writer.id;
+}
+
+/**
+ * `PUT /app/contracts/{c}/secrets/{name}`: stores the value sealed, under an id prefixed with the writer's so that
+ * parties cannot overwrite each other's secrets (reference §4.2: `<owner>_<name>`). Returns the secret id.
  */
 export function putSecret(
   tx: WriteTx,
   clock: () => number,
   key: SecretsKey,
-  caller: Identity,
+  writer: Identity | CleanRoomIdentity,
   contractId: string,
   name: string,
   value: string | undefined,
@@ -35,9 +47,9 @@ export function putSecret(
     throw new ApiError("ValueTooLarge", `The secret value is ${value.length} characters long; the maximum is ${MAX_SECRET_LENGTH}.`);
   }
   if (!contractExists(tx, contractId)) throw new ApiError("ContractNotFound", `Contract ${contractId} does not exist.`);
-  const secretId = `${caller.id}_${name}`;
+  const secretId = `${ownerPrefix(writer)}_${name}`;
   writeJson(tx, secretsMap(contractId), secretId, seal(key.key, key.keyId, binding(contractId, secretId), value));
-  recordGovernanceEvent(tx, clock, contractId, "contract.secret.set", { secretId }, caller);
+  recordGovernanceEvent(tx, clock, contractId, "contract.secret.set", { secretId }, writer);
   return secretId;
 }
 

@@ -1,6 +1,8 @@
 import type { StateReader, WriteTx } from "@cleanroom/ledger";
 import {
   ApiError,
+  RESERVED_USER_DOCUMENT_IDS,
+  type AcceptedUserDocument,
   type Approval,
   type ApprovalBody,
   type Approver,
@@ -71,6 +73,30 @@ function requireDocument(state: StateReader, contractId: string, documentId: str
   return view;
 }
 
+/** Whether a contract other than `contractId` has a document `documentId` (ids are per contract). */
+function inOtherContract(state: StateReader, contractId: string, documentId: string): boolean {
+  let found = false;
+  state.forEach(Maps.userDocuments, (key) => {
+    const slash = key.indexOf("/");
+    if (key.slice(slash + 1) === documentId && key.slice(0, slash) !== contractId) found = true;
+  });
+  return found;
+}
+
+/**
+ * What an attested workload of the contract may fetch (reference §2.6): an Accepted document's content and who
+ * approved it. A document not (yet) accepted is not found; one of another contract is ContractIdMismatch.
+ */
+export function acceptedUserDocument(state: StateReader, contractId: string, documentId: string): AcceptedUserDocument {
+  const view = userDocumentView(state, contractId, documentId);
+  if (view === undefined && inOtherContract(state, contractId, documentId)) {
+    throw new ApiError("ContractIdMismatch", `Document ${documentId} is not a document of contract ${contractId}.`);
+  }
+  if (view?.state !== "Accepted") throw new ApiError("UserDocumentNotFound", `Contract ${contractId} has no accepted user document ${documentId}.`);
+  const { id, version, data, labels, approvers } = view;
+  return { id, contractId, version, data, labels, approvers, state: "Accepted" };
+}
+
 /** The documents of a contract matching every label pair. */
 export function listUserDocuments(state: StateReader, contractId: string, selector: Array<[string, string]>): UserDocument[] {
   const prefix = `${contractId}/`;
@@ -115,6 +141,9 @@ function checkApprovers(state: StateReader, approvers: Approver[]): void {
 
 /** `PUT …/userdocuments/{documentId}`: only while Draft, with optimistic concurrency. */
 export function putUserDocument(tx: WriteTx, caller: Identity, contractId: string, documentId: string, body: PutUserDocumentBody): void {
+  if ((RESERVED_USER_DOCUMENT_IDS as readonly string[]).includes(documentId)) {
+    throw new ApiError("InvalidParameter", `The document id '${documentId}' is reserved: …/userdocuments/${documentId}/… paths address accepted documents.`);
+  }
   if (body.contractId !== undefined && body.contractId !== contractId) {
     throw new ApiError("ContractIdMismatch", `The body's contractId ${body.contractId} is not the contract in the path (${contractId}).`);
   }

@@ -5,6 +5,7 @@ import { authenticateBearer, authenticateCaller, peerCertificateId } from "../au
 import type { ServiceContext } from "./context.js";
 import { buildOpenApi } from "./openapi.js";
 import { contractRoutes } from "./routes/contracts.js";
+import { delegateRoutes } from "./routes/delegates.js";
 import { eventRoutes } from "./routes/events.js";
 import { memberRoutes } from "./routes/members.js";
 import { proposalRoutes } from "./routes/proposals.js";
@@ -14,7 +15,8 @@ import { serviceRoutes } from "./routes/service.js";
 import { userDocumentRoutes } from "./routes/user-documents.js";
 import { userInvitationRoutes } from "./routes/user-invitations.js";
 import { userRoutes } from "./routes/users.js";
-import { parseOrThrow, send, toRouterPath, type RouteDefinition } from "./route-table.js";
+import { parseAttestedBody } from "./attested-requests.js";
+import { checkJsonDepth, parseOrThrow, send, toRouterPath, type RouteDefinition } from "./route-table.js";
 
 export interface AppOptions {
   https: { key: string; cert: string };
@@ -49,32 +51,13 @@ function toApiError(error: unknown): ApiError | undefined {
   return undefined;
 }
 
-/** Nesting beyond this is refused: no governance document needs it, and deep values overflow the stack later. */
-const MAX_JSON_DEPTH = 64;
-
-/** Depth of a parsed JSON value, without recursion (the value may be deeper than the stack allows). */
-function jsonDepth(value: unknown): number {
-  let deepest = 0;
-  const pending: Array<[unknown, number]> = [[value, 1]];
-  while (pending.length > 0) {
-    const [item, depth] = pending.pop() as [unknown, number];
-    if (typeof item !== "object" || item === null) continue;
-    deepest = Math.max(deepest, depth);
-    if (deepest > MAX_JSON_DEPTH) return deepest;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
-  }
-  return deepest;
-}
-
 /** JSON endpoints take JSON only (Fastify would also hand them text/plain or COSE bodies), and not too deep. */
 function checkJsonBody(request: FastifyRequest): void {
   const mediaType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (request.body !== undefined && mediaType !== "application/json") {
     throw new ApiError("UnsupportedContentType", "This endpoint takes application/json.");
   }
-  if (jsonDepth(request.body) > MAX_JSON_DEPTH) {
-    throw new ApiError("InvalidInput", `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
-  }
+  checkJsonDepth(request.body, "request body");
 }
 
 /** Whether the request carries a client certificate or an Authorization header (else it may be an attested workload). */
@@ -117,6 +100,7 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
     ...userRoutes(ctx),
     ...userInvitationRoutes(ctx),
     ...contractRoutes(ctx),
+    ...delegateRoutes(ctx),
     ...userDocumentRoutes(ctx),
     ...eventRoutes(ctx),
     ...secretRoutes(ctx),
@@ -140,6 +124,10 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
         const token = route.auth === "bearer" ? await authenticateBearer(ctx.ledger, ctx.jwtAuthenticator, request.raw) : undefined;
         const params = route.params ? parseOrThrow(route.params, request.params, "InvalidParameter") : {};
         const query = route.query ? parseOrThrow(route.query, request.query, "InvalidParameter") : {};
+        if (route.attested && !caller) {
+          const attestedBody = parseAttestedBody(route.attested.body, request.body);
+          return send(reply, route, await route.attested.handler({ params, query, body: attestedBody, request }));
+        }
         const body = route.body && route.body !== "cose" ? parseOrThrow(route.body, request.body, "InvalidInput") : request.body;
         const output = await route.handler({ params, query, body, caller, token, request });
         return send(reply, route, output);

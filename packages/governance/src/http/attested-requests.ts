@@ -1,7 +1,10 @@
 import { ApiError, type ErrorCode, type GovernanceEventType } from "@cleanroom/protocol";
+import type { z } from "zod";
 import { recordGovernanceEvent } from "../governance/audit-events.js";
+import { attestationMissing } from "../governance/secret-release.js";
 import { contractExists } from "../state/contracts.js";
 import { durableWrite, type ServiceContext } from "./context.js";
+import { parseOrThrow } from "./route-table.js";
 
 /** Errors of a request made by an anonymous attested workload, before the endpoint's own. */
 export const ATTESTED_REQUEST_ERRORS: readonly ErrorCode[] = [
@@ -11,6 +14,19 @@ export const ATTESTED_REQUEST_ERRORS: readonly ErrorCode[] = [
   "VerifySnpAttestationFailed",
   "ReportDataMismatch",
 ];
+
+/** Errors of a signed request by an attested workload (its `sign` and `data`), besides ATTESTED_REQUEST_ERRORS. */
+export const SIGNED_REQUEST_ERRORS: readonly ErrorCode[] = ["SignatureMissing", "DataMissing", "SignatureMismatch"];
+
+/**
+ * The body of an anonymous caller of a route members and users call too. Without `attestation` the caller is as
+ * likely a member who forgot their certificate as a workload, and AttestationMissing tells either what an anonymous
+ * caller needs, where the attested schema would complain about the fields of a member's body.
+ */
+export function parseAttestedBody<A>(schema: z.ZodType<A>, body: unknown): A {
+  if (typeof body !== "object" || body === null || (body as { attestation?: unknown }).attestation == null) throw attestationMissing();
+  return parseOrThrow(schema, body, "InvalidInput");
+}
 
 /**
  * Runs an attested decision (a release or a token) and, when it is refused with an ApiError, records the refusal

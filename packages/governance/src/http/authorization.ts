@@ -1,4 +1,10 @@
-import { ApiError, type Identity } from "@cleanroom/protocol";
+import { ApiError, type ErrorCode, type Identity } from "@cleanroom/protocol";
+import { CALLER_AUTH_ERRORS } from "../auth/client-certificates.js";
+
+/** Errors of a read by a member or user, before the endpoint's own. */
+export const CALLER_READ_ERRORS: readonly ErrorCode[] = [...CALLER_AUTH_ERRORS, "InvalidParameter"];
+/** Errors of a JSON write by an Active member or user, before the endpoint's own. */
+export const CALLER_WRITE_ERRORS: readonly ErrorCode[] = [...CALLER_READ_ERRORS, "MemberNotActive", "InvalidInput", "MalformedJson", "RequestTooLarge"];
 
 /** The authenticated caller; routes with `auth: "caller"` always have one. */
 export function requireCaller(caller: Identity | undefined): Identity {

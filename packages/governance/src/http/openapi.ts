@@ -54,11 +54,13 @@ export function buildOpenApi(info: { title: string; version: string; description
         content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
       };
     }
+    // Routes with an attested branch take the member or user body, or the attested workload's: one of the two.
+    const jsonBody = route.body && route.body !== "cose" ? jsonSchema(route.body) : undefined;
     const body =
       route.body === "cose"
         ? { required: true, content: { "application/cose": { schema: { type: "string", format: "binary" } } } }
-        : route.body
-          ? { required: true, content: { "application/json": { schema: jsonSchema(route.body) } } }
+        : jsonBody
+          ? { required: true, content: { "application/json": { schema: route.attested ? { anyOf: [jsonBody, jsonSchema(route.attested.body)] } : jsonBody } } }
           : undefined;
     (paths[route.path] ??= {})[route.method.toLowerCase()] = {
       summary: route.summary,

@@ -26,6 +26,23 @@ export interface HandlerInput<P extends AnyObject, Q extends AnyObject, B> {
   request: FastifyRequest;
 }
 
+/** What the attested branch of a `callerOrAttested` route gets: no caller, the anonymous workload's body. */
+export interface AttestedHandlerInput<P extends AnyObject, Q extends AnyObject, A> {
+  params: z.infer<P>;
+  query: z.infer<Q>;
+  body: A;
+  request: FastifyRequest;
+}
+
+/**
+ * The anonymous branch of a `callerOrAttested` route whose attested callers send another body than members and
+ * users do: each branch keeps its own strict schema and handler.
+ */
+export interface AttestedBranch<P extends AnyObject, Q extends AnyObject, A> {
+  body: z.ZodType<A>;
+  handler(input: AttestedHandlerInput<P, Q, A>): Promise<HandlerOutput> | HandlerOutput;
+}
+
 export interface HandlerOutput {
   status?: number;
   body?: unknown;
@@ -37,7 +54,7 @@ export interface HandlerOutput {
  * One HTTP endpoint: the single source for routing, input validation and the OpenAPI document. Paths use OpenAPI
  * syntax (`{param}`); CCF's `:verb` suffixes are literal.
  */
-export interface RouteDefinition<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B = unknown> {
+export interface RouteDefinition<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B = unknown, A = unknown> {
   method: "GET" | "POST" | "PUT";
   path: string;
   summary: string;
@@ -50,13 +67,16 @@ export interface RouteDefinition<P extends AnyObject = AnyObject, Q extends AnyO
   body?: "cose" | z.ZodType<B>;
   response: { status: number; description: string; schema?: z.ZodType; contentType?: string };
   errors: readonly ErrorCode[];
+  /** `callerOrAttested` routes only: how anonymous attested callers are served (else `handler` serves them too). */
+  attested?: AttestedBranch<P, Q, A>;
   handler(input: HandlerInput<P, Q, B>): Promise<HandlerOutput> | HandlerOutput;
 }
 
-/** Infers the handler's parameter, query and body types from the route's schemas. */
-export function defineRoute<P extends AnyObject, Q extends AnyObject, B = unknown>(
-  route: RouteDefinition<P, Q, B>,
+/** Infers the handlers' parameter, query and body types from the route's schemas. */
+export function defineRoute<P extends AnyObject, Q extends AnyObject, B = unknown, A = unknown>(
+  route: RouteDefinition<P, Q, B, A>,
 ): RouteDefinition {
+  if (route.attested && route.auth !== "callerOrAttested") throw new Error(`${route.method} ${route.path}: an attested branch needs auth callerOrAttested.`);
   return route;
 }
 
@@ -75,10 +95,33 @@ function firstIssue(error: z.ZodError): string {
   return `${issue.path.length > 0 ? issue.path.join(".") : "value"}: ${issue.message}`;
 }
 
-export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, code: "InvalidInput" | "InvalidParameter"): T {
+/** `what` names the input in the message (default: the request body or a parameter). */
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, code: "InvalidInput" | "InvalidParameter", what?: string): T {
   const result = schema.safeParse(value);
-  if (!result.success) throw new ApiError(code, `Invalid ${code === "InvalidInput" ? "request body" : "parameter"}: ${firstIssue(result.error)}.`);
+  if (!result.success) throw new ApiError(code, `Invalid ${what ?? (code === "InvalidInput" ? "request body" : "parameter")}: ${firstIssue(result.error)}.`);
   return result.data;
+}
+
+/** Nesting beyond this is refused: no governance document needs it, and deep values overflow the stack later. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Depth of a parsed JSON value, without recursion (the value may be deeper than the stack allows). */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop() as [unknown, number];
+    if (typeof item !== "object" || item === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** InvalidInput for JSON (a body, or signed data) nested deeper than MAX_JSON_DEPTH. */
+export function checkJsonDepth(value: unknown, what: string): void {
+  if (jsonDepth(value) > MAX_JSON_DEPTH) throw new ApiError("InvalidInput", `The ${what} is nested deeper than ${MAX_JSON_DEPTH} levels.`);
 }
 
 /** Sends a handler's output; JSON unless the route says otherwise. */

@@ -71,6 +71,14 @@ export function secretsMap(contractId: string): string {
   return `secrets-${contractId}`;
 }
 
+/**
+ * Delegate policies of one contract: `<delegateType>/<delegateId>` → `{claims: {claim: [values]}}`, written by the
+ * service for attested clean rooms that satisfy the contract's policy. A delegate with no claims left is deleted.
+ */
+export function delegatePoliciesMap(contractId: string): string {
+  return `public:cleanroom.policy_delegates-${contractId}`;
+}
+
 /** Audit events of one contract: zero-padded counter → `{id, scope, timestamp, data, writer}`. */
 export function eventsMap(contractId: string): string {
   return `public:events-${contractId}`;

@@ -14,7 +14,6 @@ import {
   type ErrorCode,
 } from "@cleanroom/protocol";
 import { z } from "zod";
-import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
 import {
   cleanRoomPolicyView,
   contractRuntimeOptionStatus,
@@ -24,15 +23,14 @@ import {
   setExecutionConsent,
 } from "../../governance/contracts.js";
 import { verifyConsentChecker } from "../../governance/secret-release.js";
-import { requireActiveMember } from "../authorization.js";
+import { CALLER_READ_ERRORS, requireActiveMember } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { ATTESTED_REQUEST_ERRORS } from "../attested-requests.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 const ContractParams = z.object({ contractId: ResourceIdSchema });
 const OptionParams = ContractParams.extend({ option: z.string().max(64) });
-const READ_ERRORS: readonly ErrorCode[] = [...CALLER_AUTH_ERRORS, "InvalidParameter"];
-const WRITE_ERRORS: readonly ErrorCode[] = [...READ_ERRORS, "MemberOnly", "MemberNotActive"];
+const WRITE_ERRORS: readonly ErrorCode[] = [...CALLER_READ_ERRORS, "MemberOnly", "MemberNotActive"];
 
 function parseOption(option: string) {
   const parsed = ContractRuntimeOptionSchema.safeParse(option);
@@ -52,7 +50,7 @@ export function contractRoutes(ctx: ServiceContext): RouteDefinition[] {
       auth: "caller",
       params: ContractParams,
       response: { status: 200, description: "The contract.", schema: ContractSchema },
-      errors: [...READ_ERRORS, "ContractNotFound"],
+      errors: [...CALLER_READ_ERRORS, "ContractNotFound"],
       async handler({ params }) {
         const contract = contractView(ctx.ledger, ctx.engine, params.contractId);
         if (!contract) throw new ApiError("ContractNotFound", `Contract ${params.contractId} does not exist.`);
@@ -70,7 +68,7 @@ export function contractRoutes(ctx: ServiceContext): RouteDefinition[] {
       auth: "caller",
       params: ContractParams,
       response: { status: 200, description: "The policy.", schema: CleanRoomPolicySchema },
-      errors: READ_ERRORS,
+      errors: CALLER_READ_ERRORS,
       async handler({ params }) {
         return { body: cleanRoomPolicyView(ctx.ledger, params.contractId), headers: await durableRead(ctx.ledger) };
       },
@@ -107,7 +105,7 @@ export function contractRoutes(ctx: ServiceContext): RouteDefinition[] {
       auth: "caller",
       query: ContractListQuerySchema,
       response: { status: 200, description: "The contracts, by id.", schema: ContractListSchema },
-      errors: READ_ERRORS,
+      errors: CALLER_READ_ERRORS,
       async handler({ query }) {
         return { body: { value: listContracts(ctx.ledger, query.state) }, headers: await durableRead(ctx.ledger) };
       },
@@ -154,7 +152,7 @@ export function contractRoutes(ctx: ServiceContext): RouteDefinition[] {
       params: OptionParams,
       body: AttestedCheckBodySchema,
       response: { status: 200, description: "The status.", schema: RuntimeOptionStatusSchema },
-      errors: [...READ_ERRORS, "InvalidOption", ...ATTESTED_REQUEST_ERRORS],
+      errors: [...CALLER_READ_ERRORS, "InvalidOption", ...ATTESTED_REQUEST_ERRORS],
       async handler({ params, caller, body }) {
         const option = parseOption(params.option);
         if (!caller) verifyConsentChecker(ctx.ledger, ctx.attestation, params.contractId, body);

@@ -1,22 +1,28 @@
 import {
   ApiError,
+  AttestedEventBodySchema,
   EventListQuerySchema,
   EventListSchema,
+  MAX_EVENT_TIMESTAMP,
   PutEventBodySchema,
   PutEventQuerySchema,
   RESERVED_EVENT_SCOPES,
   ResourceIdSchema,
+  type AuditEvent,
   type EventList,
   type EventListQuery,
 } from "@cleanroom/protocol";
 import type { StateReader } from "@cleanroom/ledger";
 import { z } from "zod";
 import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
+import { checkAttestation, cleanRoomIdentity } from "../../governance/secret-release.js";
 import { contractExists } from "../../state/contracts.js";
 import { appendEvent, readEvents } from "../../state/events.js";
-import { requireActiveCaller } from "../authorization.js";
+import { ATTESTED_REQUEST_ERRORS, auditingRefusals, SIGNED_REQUEST_ERRORS } from "../attested-requests.js";
+import { CALLER_WRITE_ERRORS, requireActiveCaller } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
+import { admitSigned, checkSignedRequest } from "../signed-payloads.js";
 
 const ContractParams = z.object({ contractId: ResourceIdSchema });
 /** Seqnos per page when the caller does not say (the reference's default). */
@@ -50,7 +56,30 @@ function listEvents(state: StateReader, lastSeqno: number, contractId: string, q
   return { value, nextLink: `/app/contracts/${contractId}/events?${next.toString()}` };
 }
 
+/** The scope an event is written to; the service's own scopes are refused (ReservedEventScope). */
+function writableScope(scope: string | undefined): string {
+  const writable = scope ?? "";
+  if ((RESERVED_EVENT_SCOPES as readonly string[]).includes(writable)) {
+    throw new ApiError("ReservedEventScope", `The scope '${writable}' is written only by the service.`);
+  }
+  return writable;
+}
+
+/** A clean room's timestamp (reference §2.4): milliseconds since the epoch, at most 13 digits, zero-padded to 13. */
+function eventTimestamp(timestamp: string | undefined): string {
+  if (timestamp === undefined || timestamp.length === 0) throw new ApiError("TimestampMissing", "The event has no timestamp.");
+  if (!/^[0-9]+$/.test(timestamp)) throw new ApiError("InvalidInput", "timestamp must be milliseconds since the epoch, in decimal digits.");
+  if (BigInt(timestamp) > MAX_EVENT_TIMESTAMP) throw new ApiError("TimestampTooLarge", `The timestamp ${timestamp} is larger than ${MAX_EVENT_TIMESTAMP}.`);
+  return BigInt(timestamp).toString().padStart(13, "0");
+}
+
 export function eventRoutes(ctx: ServiceContext): RouteDefinition[] {
+  const append = (contractId: string, event: { id: string | undefined; scope: string; data: unknown; writer: AuditEvent["writer"] }) =>
+    durableWrite(ctx.ledger, (tx) => {
+      if (!contractExists(tx, contractId)) throw new ApiError("ContractNotFound", `Contract ${contractId} does not exist.`);
+      appendEvent(tx, contractId, { id: event.id ?? contractId, scope: event.scope, timestamp: ctx.lifecycle.clock(), data: event.data, writer: event.writer });
+    });
+
   return [
     defineRoute({
       method: "GET",
@@ -75,42 +104,47 @@ export function eventRoutes(ctx: ServiceContext): RouteDefinition[] {
       path: "/app/contracts/{contractId}/events",
       summary: "Append an audit event",
       description:
-        "Body `{data}`; `id` defaults to the contract id and `scope` to none. The service sets the timestamp and records the writer (an Active member or a user); the `governance` scope is reserved for the service.",
+        "Members and users: body `{data}`; an Active member or a user is recorded as the writer. Attested clean rooms (no credentials): body `{timestamp: \"<ms since the epoch>\", attestation, platform?, sign: {signature, publicKey}, data: base64(JSON)}`, where the SEV-SNP evidence binds `sign.publicKey` and satisfies the contract's clean-room policy or its `events/writer` delegate, and `sign` is an RSA-PSS (SHA-256, salt 32) signature over the decoded `data`; the event's data is that JSON and the writer the clean room (host data, attestation mode, its timestamp). Refusals of clean rooms are audited (`contract.event.denied`). `id` defaults to the contract id and `scope` to none; the service sets the event's timestamp; the `governance` scope is reserved for the service.",
       tag: "Events",
-      auth: "caller",
+      auth: "callerOrAttested",
       params: ContractParams,
       query: PutEventQuerySchema,
       body: PutEventBodySchema,
       response: { status: 204, description: "The event is recorded." },
       errors: [
-        ...CALLER_AUTH_ERRORS,
-        "MemberNotActive",
-        "InvalidParameter",
-        "InvalidInput",
-        "MalformedJson",
-        "RequestTooLarge",
+        ...CALLER_WRITE_ERRORS,
         "ReservedEventScope",
         "ContractNotFound",
         "DataMissing",
+        ...ATTESTED_REQUEST_ERRORS.filter((code) => code !== "EncryptionMissing"),
+        ...SIGNED_REQUEST_ERRORS,
+        "TimestampMissing",
+        "TimestampTooLarge",
       ],
       async handler({ params, query, body, caller }) {
         const writer = requireActiveCaller(caller);
-        const scope = query.scope ?? "";
-        if ((RESERVED_EVENT_SCOPES as readonly string[]).includes(scope)) {
-          throw new ApiError("ReservedEventScope", `The scope '${scope}' is written only by the service.`);
-        }
+        const scope = writableScope(query.scope);
         if (body.data === undefined) throw new ApiError("DataMissing", "The request body has no data.");
-        const { headers } = await durableWrite(ctx.ledger, (tx) => {
-          if (!contractExists(tx, params.contractId)) throw new ApiError("ContractNotFound", `Contract ${params.contractId} does not exist.`);
-          appendEvent(tx, params.contractId, {
-            id: query.id ?? params.contractId,
-            scope,
-            timestamp: ctx.lifecycle.clock(),
-            data: body.data,
-            writer: { kind: writer.kind, id: writer.id },
-          });
-        });
+        const { headers } = await append(params.contractId, { id: query.id, scope, data: body.data, writer: { kind: writer.kind, id: writer.id } });
         return { headers };
+      },
+      attested: {
+        body: AttestedEventBodySchema,
+        async handler({ params, query, body }) {
+          const attestation = checkAttestation(body);
+          const signed = checkSignedRequest(body);
+          const timestamp = eventTimestamp(body.timestamp);
+          const scope = writableScope(query.scope);
+          const audited = { id: query.id ?? params.contractId, scope };
+          return auditingRefusals(ctx, params.contractId, "contract.event.denied", audited, async () => {
+            const { workload, payload } = admitSigned(ctx, params.contractId, { attestation, boundPem: signed.publicKeyPem, signed }, z.unknown(), {
+              type: "events",
+              id: "writer",
+            });
+            const { headers } = await append(params.contractId, { id: query.id, scope, data: payload, writer: { ...cleanRoomIdentity(workload), timestamp } });
+            return { headers };
+          });
+        },
       },
     }),
   ];

@@ -9,10 +9,9 @@ import {
   SigningKeyResultSchema,
   TokenQuerySchema,
 } from "@cleanroom/protocol";
-import { wrapToRsaKey } from "@cleanroom/crypto";
 import { z } from "zod";
 import { recordGovernanceEvent } from "../../governance/audit-events.js";
-import { checkReleaseRequest, checkTokenSubject, DEFAULT_WORKLOAD_TOKEN_SECONDS, verifyWorkload } from "../../governance/secret-release.js";
+import { checkReleaseRequest, checkTokenSubject, DEFAULT_WORKLOAD_TOKEN_SECONDS, verifyWorkload, wrapFor } from "../../governance/secret-release.js";
 import { randomUUID } from "node:crypto";
 import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
 import { generateSigningKey, issuerJwks, oidcIssuerInfo, openIdConfiguration, signIssuerToken } from "../../governance/oidc-issuer.js";
@@ -70,7 +69,7 @@ export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
       path: "/app/contracts/{contractId}/oauth/token",
       summary: "Issue an ID token to an attested workload",
       description:
-        "Anonymous but attested, with the body of a secret release (`attestation`, `encrypt.publicKey`). Query `sub` (the contract id or `<contractId>/<name>`), `aud`, optional `lifetime` seconds (default 300, at most 3600). The token (RS256, `iss` = the issuer URL, with the attested host data and attestation mode as claims) comes back wrapped to `encrypt.publicKey`. Issued and refused tokens are audited.",
+        "Anonymous but attested, with the body of a secret release (`attestation`, `encrypt.publicKey`); the workload must satisfy the contract's clean-room policy or the `oauth-federation-subjects/<sub>` delegate policy. Query `sub` (the contract id or `<contractId>/<name>`), `aud`, optional `lifetime` seconds (default 300, at most 3600). The token (RS256, `iss` = the issuer URL, with the attested host data and attestation mode as claims) comes back wrapped to `encrypt.publicKey`. Issued and refused tokens are audited.",
       tag: "OIDC issuer",
       auth: "none",
       params: z.object({ contractId: ResourceIdSchema }),
@@ -92,7 +91,8 @@ export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
         if (query.aud === undefined) throw new ApiError("InvalidInput", "The token request needs an 'aud' query parameter.");
         const aud = query.aud;
         return auditingRefusals(ctx, params.contractId, "contract.token.denied", { sub }, async () => {
-          const workload = verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem);
+          const delegate = { type: "oauth-federation-subjects", id: sub } as const;
+          const workload = verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem, delegate);
           const token = await signIssuerToken(
             ctx.ledger,
             ctx.secrets,
@@ -106,9 +106,15 @@ export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
             },
             query.lifetime ?? DEFAULT_WORKLOAD_TOKEN_SECONDS,
           );
-          const value = wrapToRsaKey(workload.publicKey, Buffer.from(token, "utf8")).toString("base64");
+          const value = wrapFor(workload, Buffer.from(token, "utf8"));
           const { headers } = await durableWrite(ctx.ledger, (tx) =>
-            recordGovernanceEvent(tx, ctx.lifecycle.clock, params.contractId, "contract.token.issued", { sub, aud, attestationMode: workload.attestationMode }),
+            recordGovernanceEvent(tx, ctx.lifecycle.clock, params.contractId, "contract.token.issued", {
+              sub,
+              aud,
+              attestationMode: workload.attestationMode,
+              hostData: workload.claims["x-ms-sevsnpvm-hostdata"],
+              admittedBy: workload.admittedBy,
+            }),
           );
           return { body: { value, attestationMode: workload.attestationMode }, headers };
         });

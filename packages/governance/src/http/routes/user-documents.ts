@@ -4,6 +4,8 @@ import {
   ApprovalBodySchema,
   parseLabelSelector,
   PutUserDocumentBodySchema,
+  ReleasedSecretSchema,
+  ReleaseSecretBodySchema,
   ResourceIdSchema,
   RuntimeOptionStatusSchema,
   TX_ID_HEADER,
@@ -11,11 +13,11 @@ import {
   UserDocumentRuntimeOptionSchema,
   UserDocumentSchema,
   WriteResultSchema,
-  type ErrorCode,
 } from "@cleanroom/protocol";
 import { z } from "zod";
-import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
+import { recordGovernanceEvent } from "../../governance/audit-events.js";
 import {
+  acceptedUserDocument,
   approveUserDocument,
   listUserDocuments,
   putUserDocument,
@@ -23,18 +25,16 @@ import {
   userDocumentRuntimeOptionStatus,
   userDocumentView,
 } from "../../governance/user-documents.js";
-import { verifyConsentChecker } from "../../governance/secret-release.js";
-import { requireActiveCaller } from "../authorization.js";
+import { checkReleaseRequest, verifyConsentChecker, verifyWorkload, wrapFor } from "../../governance/secret-release.js";
+import { CALLER_READ_ERRORS, CALLER_WRITE_ERRORS, requireActiveCaller } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
-import { ATTESTED_REQUEST_ERRORS } from "../attested-requests.js";
+import { ATTESTED_REQUEST_ERRORS, auditingRefusals } from "../attested-requests.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 const ContractParams = z.object({ contractId: ResourceIdSchema });
 const DocumentParams = ContractParams.extend({ documentId: ResourceIdSchema });
 const OptionParams = DocumentParams.extend({ option: z.string().max(64) });
 const ListQuery = z.strictObject({ labelSelector: z.string().max(4096).optional() });
-const READ_ERRORS: readonly ErrorCode[] = [...CALLER_AUTH_ERRORS, "InvalidParameter"];
-const WRITE_ERRORS: readonly ErrorCode[] = [...READ_ERRORS, "MemberNotActive", "InvalidInput", "MalformedJson", "RequestTooLarge"];
 const BASE = "/app/contracts/{contractId}/userdocuments";
 
 function parseOption(option: string) {
@@ -57,7 +57,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       auth: "caller",
       params: DocumentParams,
       response: { status: 200, description: "The document.", schema: UserDocumentSchema },
-      errors: [...READ_ERRORS, "UserDocumentNotFound"],
+      errors: [...CALLER_READ_ERRORS, "UserDocumentNotFound"],
       async handler({ params }) {
         const document = userDocumentView(ctx.ledger, params.contractId, params.documentId);
         if (!document) throw new ApiError("UserDocumentNotFound", "A document with the specified id was not found.");
@@ -74,7 +74,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       auth: "caller",
       params: OptionParams,
       response: { status: 200, description: "The effective status afterwards.", schema: RuntimeOptionStatusSchema },
-      errors: [...READ_ERRORS, "MemberNotActive", "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound", "NotUserDocumentApprover", "UserDocumentNotAccepted"],
+      errors: [...CALLER_READ_ERRORS, "MemberNotActive", "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound", "NotUserDocumentApprover", "UserDocumentNotAccepted"],
       async handler({ params, caller }) {
         const actor = requireActiveCaller(caller);
         const option = parseOption(params.option);
@@ -96,7 +96,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       params: ContractParams,
       query: ListQuery,
       response: { status: 200, description: "The documents.", schema: UserDocumentListSchema },
-      errors: READ_ERRORS,
+      errors: CALLER_READ_ERRORS,
       async handler({ params, query }) {
         const selector = query.labelSelector === undefined ? [] : parseLabelSelector(query.labelSelector);
         if (selector === undefined) {
@@ -123,7 +123,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       body: PutUserDocumentBodySchema,
       response: { status: 200, description: "The document id and its new version.", schema: WriteResultSchema },
       errors: [
-        ...WRITE_ERRORS,
+        ...CALLER_WRITE_ERRORS,
         "ContractIdMismatch",
         "DataMissing",
         "ContractNotFound",
@@ -153,7 +153,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       params: DocumentParams,
       body: ApprovalBodySchema,
       response: { status: 200, description: "The document after the approval.", schema: UserDocumentSchema },
-      errors: [...WRITE_ERRORS, "UserDocumentNotFound", "NotUserDocumentApprover", "ApprovalAlreadySubmitted", "UserDocumentRejected", "PreconditionFailed"],
+      errors: [...CALLER_WRITE_ERRORS, "UserDocumentNotFound", "NotUserDocumentApprover", "ApprovalAlreadySubmitted", "UserDocumentRejected", "PreconditionFailed"],
       async handler({ params, body, caller }) {
         const actor = requireActiveCaller(caller);
         const { headers } = await durableWrite(ctx.ledger, (tx) => approveUserDocument(tx, clock, actor, params.contractId, params.documentId, body));
@@ -171,7 +171,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       params: OptionParams,
       body: AttestedCheckBodySchema,
       response: { status: 200, description: "The status.", schema: RuntimeOptionStatusSchema },
-      errors: [...READ_ERRORS, "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound", ...ATTESTED_REQUEST_ERRORS],
+      errors: [...CALLER_READ_ERRORS, "InvalidUserDocumentRuntimeOption", "UserDocumentNotFound", ...ATTESTED_REQUEST_ERRORS],
       async handler({ params, caller, body }) {
         const option = parseOption(params.option);
         if (!caller) verifyConsentChecker(ctx.ledger, ctx.attestation, params.contractId, body);
@@ -183,5 +183,35 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
     }),
     setOption("enable"),
     setOption("disable"),
+    defineRoute({
+      method: "POST",
+      path: `${BASE}/accepted/{documentId}`,
+      summary: "Release an accepted user document to an attested workload",
+      description:
+        "Anonymous but attested, with the body of a secret release (`attestation`, `encrypt.publicKey`, `platform?`): the SEV-SNP evidence must bind `encrypt.publicKey` and satisfy the contract's clean-room policy. Returns the JSON of the accepted document (`id, contractId, version, data, labels, approvers, state`) wrapped to that key. A document that is not Accepted is not found; another contract's document is ContractIdMismatch. Releases and refusals are audited (`userdocument.released` / `userdocument.denied`).",
+      tag: "User documents",
+      auth: "none",
+      params: DocumentParams,
+      body: ReleaseSecretBodySchema,
+      response: { status: 200, description: "The wrapped document.", schema: ReleasedSecretSchema },
+      errors: ["InvalidParameter", "InvalidInput", "MalformedJson", "RequestTooLarge", ...ATTESTED_REQUEST_ERRORS, "ContractIdMismatch", "UserDocumentNotFound"],
+      async handler({ params, body }) {
+        const { attestation, publicKeyPem } = checkReleaseRequest(body);
+        return auditingRefusals(ctx, params.contractId, "userdocument.denied", { documentId: params.documentId }, async () => {
+          const workload = verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem);
+          const document = acceptedUserDocument(ctx.ledger, params.contractId, params.documentId);
+          const value = wrapFor(workload, Buffer.from(JSON.stringify(document), "utf8"));
+          const { headers } = await durableWrite(ctx.ledger, (tx) =>
+            recordGovernanceEvent(tx, clock, params.contractId, "userdocument.released", {
+              documentId: params.documentId,
+              version: document.version,
+              attestationMode: workload.attestationMode,
+              hostData: workload.claims["x-ms-sevsnpvm-hostdata"],
+            }),
+          );
+          return { body: { value, attestationMode: workload.attestationMode }, headers };
+        });
+      },
+    }),
   ];
 }
