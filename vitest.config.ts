@@ -1,8 +1,10 @@
 import { defineConfig } from "vitest/config";
 
 // Workspace packages resolve to their TypeScript sources in tests (see each package.json "exports"). Vitest runs
-// tests in Vite's SSR environment, which has its own resolve conditions.
-const conditions = ["@cleanroom/source", "module", "node", "development|production"];
+// tests in Vite's SSR environment, which has its own resolve conditions. Not Vite's default "module": it is a
+// bundlers' condition, and the AWS SDK's files under it import without file extensions, which Node cannot load
+// once Vite hands them to Node as external dependencies; without it, dependencies resolve as Node resolves them.
+const conditions = ["@cleanroom/source", "node", "development|production"];
 
 export default defineConfig({
   resolve: { conditions },

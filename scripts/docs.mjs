@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run docs`: regenerates the reference documents that are derived from code, so they cannot drift:
-// docs/cli.md from the CLI's command tree and docs/openapi/governance.json from the running service's route table.
+// docs/cli.md from the CLI's command tree, docs/openapi/governance.json from the running service's route table and
+// docs/openapi/runtime-sidecar.json from a running runtime sidecar's.
 // Tests fail when the committed copies are stale.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:https";
@@ -35,6 +36,19 @@ try {
   mkdirSync(join(root, "docs", "openapi"), { recursive: true });
   writeFileSync(join(root, "docs", "openapi", "governance.json"), JSON.stringify(JSON.parse(body), null, 2) + "\n");
   log("wrote docs/openapi/governance.json");
+  // The sidecar only serves its document here; its governance link is never used.
+  const { GovernanceLink, WorkloadKey, replayedEvidenceSource, startRuntimeSidecar } = await import("@cleanroom/runtime");
+  const key = WorkloadKey.generate();
+  const source = replayedEvidenceSource({});
+  const link = new GovernanceLink({ url: service.url, serviceCertificatePem: service.serviceCertificatePem, contractId: "docs", key, source });
+  const sidecar = await startRuntimeSidecar({ link, key, source });
+  try {
+    const document = await (await fetch(`${sidecar.url}/openapi.json`)).json();
+    writeFileSync(join(root, "docs", "openapi", "runtime-sidecar.json"), JSON.stringify(document, null, 2) + "\n");
+    log("wrote docs/openapi/runtime-sidecar.json");
+  } finally {
+    await sidecar.close();
+  }
 } finally {
   await service.close();
   rmSync(dataDir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Idempotent setup: npm dependencies (with native modules really built), the Python interop tools, and a build.
+// Idempotent setup: npm dependencies (with native modules really built), the Python interop tools, and a build; MinIO
+// for the federation tests too, but only from `npm test` (the demo and benchmarks have no use for a 5-minute build).
 // Each step is skipped when its inputs have not changed since it last succeeded.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir, log, root, run, sha256OfFiles, stamped } from "./lib.mjs";
 
@@ -47,11 +48,53 @@ export function installPythonTools() {
   });
 }
 
+// MinIO, the S3-compatible server test/federation exchanges the issuer's tokens with. Its releases are not semver
+// tags, so the Go module proxy knows them only by commit: the pin is a pseudo-version (the commit of 2026-02-12).
+// Built from source because its release binaries live on hosts this network does not reach.
+export const MINIO_MODULE = "github.com/minio/minio";
+export const MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c";
+const goBin = join(cacheDir, "go-bin");
+export const minioBinary = join(goBin, "minio");
+
+/** The Go toolchain on PATH, else where the official tarball installs it; undefined when there is none. */
+function goToolchain() {
+  for (const go of ["go", "/usr/local/go/bin/go"]) {
+    const result = spawnSync(go, ["version"], { encoding: "utf8" });
+    if (result.status === 0) return { go, version: result.stdout.trim() };
+  }
+  return undefined;
+}
+
+export function buildMinio() {
+  const toolchain = goToolchain();
+  if (!toolchain) {
+    log("no Go toolchain found: MinIO is not built, so test/federation skips (and fails when CI is set)");
+    return;
+  }
+  // The stamp alone would not notice a deleted binary.
+  if (!existsSync(minioBinary)) rmSync(join(cacheDir, "minio.stamp"), { force: true });
+  stamped("minio", `${MINIO_MODULE}@${MINIO_VERSION} ${toolchain.version}`, () => {
+    log(`building MinIO ${MINIO_VERSION} with ${toolchain.version} into .cache/go-bin (several minutes on a cold Go cache)`);
+    const started = Date.now();
+    run(toolchain.go, ["install", `${MINIO_MODULE}@${MINIO_VERSION}`], {
+      env: {
+        ...process.env,
+        GOBIN: goBin,
+        // Never fetch another toolchain behind our back: MinIO's go.mod asks for Go 1.24, which any newer Go satisfies.
+        GOTOOLCHAIN: "local",
+        // A static binary, as MinIO's own releases are; no C toolchain involved.
+        CGO_ENABLED: "0",
+      },
+    });
+    log(`built MinIO in ${Math.round((Date.now() - started) / 1000)} s`);
+  });
+}
+
 export function build() {
   log("building (tsc -b)");
   run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b"]);
-  // tsc does not keep the executable bit that `npx cleanroom` needs on the CLI's entry point.
-  chmodSync(join(root, "packages", "cli", "dist", "bin.js"), 0o755);
+  // tsc does not keep the executable bit that `npx cleanroom` / `npx cleanroom-runtime` need on the entry points.
+  for (const pkg of ["cli", "runtime"]) chmodSync(join(root, "packages", pkg, "dist", "bin.js"), 0o755);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -2,13 +2,14 @@
 // `npm test`: set up what the tests need, build (which type-checks the packages), type-check tests and benches,
 // lint, then run every test with vitest. Extra arguments are passed to vitest (e.g. a file filter).
 import { join } from "node:path";
-import { build, installNodeDependencies, installPythonTools } from "./setup.mjs";
+import { build, buildMinio, installNodeDependencies, installPythonTools } from "./setup.mjs";
 import { log, root, run } from "./lib.mjs";
 
 const bin = (pkg, ...path) => join(root, "node_modules", pkg, ...path);
 
 installNodeDependencies();
 installPythonTools();
+buildMinio();
 build();
 log("type-checking tests, benchmarks and scripts");
 run(process.execPath, [bin("typescript", "bin", "tsc"), "-p", "tsconfig.check.json"]);

@@ -2,7 +2,6 @@
 // report (the replayable vector whose bound key is published) verified end to end, matched against the contract's
 // clean-room policy, and the secret wrapped to the key bound in the report.
 import { generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent, request } from "node:https";
@@ -12,13 +11,17 @@ import { mutate, prng, type Evidence } from "../../packages/attestation/src/evid
 import { EventListSchema } from "@cleanroom/protocol";
 import { acceptContract, enact } from "../support/app-fixtures.js";
 import { appRequest, errorCode, type AppResponse } from "../support/app-requests.js";
+import {
+  ALLOW_ALL_HOST_DATA as ALLOW_ALL,
+  attestedBody as attested,
+  requestWorkloadToken,
+  runtimeKeyPem,
+  runtimePrivateKey,
+  unwrapWorkloadToken,
+  vectorEvidence as evidence,
+} from "../support/attested-workload.js";
 import { startConsortium, type Consortium } from "../support/consortium.js";
 
-const VECTOR = new URL("../../packages/attestation/testdata/snp/caci-milan-v3-allowall/", import.meta.url);
-const evidence = JSON.parse(readFileSync(new URL("evidence.json", VECTOR), "utf8")) as Record<string, unknown>;
-const runtimeKeyPem = readFileSync(new URL("runtime_data.pem", VECTOR), "utf8");
-const runtimePrivateKey = readFileSync(new URL("runtime_private_key.TEST-ONLY.pem", VECTOR), "utf8");
-const ALLOW_ALL = "73973b78d70cc68353426de188db5dfc57e5b766e399935fb73a61127ea26d20";
 const OTHER_HOST = "7ec5120f0f497e22b18e59ed702ed82e2732562245c9a944f54cd41db4f491af";
 const CONTRACT = "kms";
 
@@ -29,7 +32,6 @@ const m0 = () => consortium.members[0]!;
 
 const release = (target: Consortium, body: unknown, id = secretId): Promise<AppResponse> =>
   appRequest(target.service, undefined, "POST", `/app/contracts/${CONTRACT}/secrets/${id}`, body);
-const attested = (publicKeyPem = runtimeKeyPem) => ({ attestation: evidence, encrypt: { publicKey: Buffer.from(publicKeyPem).toString("base64") } });
 const policy = (type: "add" | "remove", hostData: string) => ({
   name: "set_clean_room_policy",
   args: { contractId: CONTRACT, type, claims: { "x-ms-sevsnpvm-hostdata": hostData, "x-ms-sevsnpvm-is-debuggable": false } },
@@ -64,11 +66,10 @@ describe("secret release to attested workloads", () => {
   it("issues ID tokens from the consortium's issuer to an admitted workload, for its own contract's subjects only (40)", async () => {
     await enact(consortium, [{ name: "enable_oidc_issuer", args: { issuer_url: "https://issuer.example.com/kms" } }]);
     expect((await appRequest(consortium.service, m0(), "POST", "/app/oidc/generateSigningKey")).status).toBe(200);
-    const token = (query: string, body: unknown = attested()) =>
-      appRequest(consortium.service, undefined, "POST", `/app/contracts/${CONTRACT}/oauth/token?${query}`, body);
+    const token = (query: string, body?: unknown) => requestWorkloadToken(consortium.service, CONTRACT, query, body);
     const issued = await token(`sub=${CONTRACT}/reader&aud=api://AzureADTokenExchange&lifetime=99999`);
     expect(issued.status, JSON.stringify(issued.body)).toBe(200);
-    const jwt = unwrapWithRsaKey(runtimePrivateKey, Buffer.from((issued.body as { value: string }).value, "base64")).toString();
+    const jwt = unwrapWorkloadToken(issued);
     const jwks = (await appRequest(consortium.service, undefined, "GET", "/app/oidc/keys")).body as JSONWebKeySet;
     const { payload } = await jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: "https://issuer.example.com/kms", audience: "api://AzureADTokenExchange" });
     expect(payload).toMatchObject({ sub: `${CONTRACT}/reader`, "x-ms-sevsnpvm-hostdata": ALLOW_ALL, "cleanroom-attestation-mode": "replayed-test-vector" });
