@@ -3,7 +3,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", ".cache/**", "**/*.d.ts"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", ".cache/**", "**/*.d.ts", "docs/research/**"] },
   js.configs.recommended,
   {
     files: ["**/*.ts"],

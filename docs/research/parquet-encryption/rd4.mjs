@@ -1,0 +1,10 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+const inst = await DuckDBInstance.create(':memory:', { lock_configuration: 'true', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', allow_community_extensions: 'false', });
+const c = await inst.connect();
+const q = async (s, l) => { try { const r = await c.runAndReadAll(s); console.log('OK  ', l ?? s, JSON.stringify(r.getRowObjectsJson()).slice(0,300)); } catch (e) { console.log('FAIL', l ?? s, '=>', e.message.split('\n')[0]); } };
+const F='/tmp/pme-research/files/';
+await q("select name, value from duckdb_settings() where name in ('lock_configuration','force_mbedtls_unsafe','allowed_directories','allowed_paths','enable_external_access')");
+await q("PRAGMA add_parquet_key('k', 'QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=')", 'add_parquet_key after lock');
+await q("SET force_mbedtls_unsafe=true", 'SET force_mbedtls_unsafe=true after lock');
+for (const f of ['pa_v2','pa_v1_nocomp','pa_v1_zstd']) await q(`select count(*) n, sum(i) s, max(s) m from read_parquet('${F}${f}.parquet', encryption_config={footer_key:'k'})`, f);
+await q(`COPY (select 1) TO '${F}x.parquet' (FORMAT parquet, ENCRYPTION_CONFIG {footer_key: 'k'})`, 'encrypted COPY TO after lock');

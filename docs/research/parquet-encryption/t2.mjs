@@ -1,0 +1,15 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+const inst = await DuckDBInstance.create(':memory:', { extension_directory: '/tmp/pme-research/ext' });
+const c = await inst.connect();
+const q = async (s) => { try { const r = await c.runAndReadAll(s); console.log('OK:', s, '\n   ', JSON.stringify(r.getRowObjectsJson()).slice(0,400)); } catch (e) { console.log('FAIL:', s, '\n  ERROR:', e.message); } };
+await q("PRAGMA add_parquet_key('k1', '0123456789112345')");
+await q("PRAGMA add_parquet_key('k2', 'MDEyMzQ1Njc4OTExMjM0NQ==')");
+await q("COPY (select range i, 'x'||range s from range(10)) TO '/tmp/pme-research/duck_plain.parquet' (FORMAT parquet)");
+await q("COPY (select range i, 'x'||range s from range(10)) TO '/tmp/pme-research/duck_enc.parquet' (FORMAT parquet, ENCRYPTION_CONFIG {footer_key: 'k1'})");
+await q("select * from read_parquet('/tmp/pme-research/duck_enc.parquet', encryption_config={footer_key: 'k1'}) limit 3");
+await q("SET force_mbedtls_unsafe=true");
+await q("COPY (select range i, 'x'||range s from range(10)) TO '/tmp/pme-research/duck_enc_mbed.parquet' (FORMAT parquet, ENCRYPTION_CONFIG {footer_key: 'k1'})");
+await q("SET force_mbedtls_unsafe=false");
+await q("select * from read_parquet('/tmp/pme-research/duck_enc_mbed.parquet', encryption_config={footer_key: 'k1'}) limit 3");
+await q("select count(*) from read_parquet('/tmp/pme-research/duck_enc_mbed.parquet', encryption_config={footer_key: 'k2'})");
+await q("select extension_name, loaded, installed from duckdb_extensions() where loaded or installed");

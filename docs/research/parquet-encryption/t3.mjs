@@ -1,0 +1,15 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+const inst = await DuckDBInstance.create(':memory:', { extension_directory: '/tmp/pme-research/ext' });
+const c = await inst.connect();
+const q = async (s) => { try { const r = await c.runAndReadAll(s); console.log('OK:', s, '\n   ', JSON.stringify(r.getRowObjectsJson()).slice(0,400)); } catch (e) { console.log('FAIL:', s, '\n  ERROR:', e.message); } };
+await q("SET force_mbedtls_unsafe=true");
+await q("PRAGMA add_parquet_key('raw32', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')");
+await q("PRAGMA add_parquet_key('b64_32', 'QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=')");
+await q("COPY (select 1 a) TO '/tmp/pme-research/d32.parquet' (FORMAT parquet, ENCRYPTION_CONFIG {footer_key: 'raw32'})");
+await q("SET force_mbedtls_unsafe=false");
+await q("select * from read_parquet('/tmp/pme-research/d32.parquet', encryption_config={footer_key: 'b64_32'})");
+await q("PRAGMA add_parquet_key('bad', 'short')");
+await q("LOAD httpfs");
+await q("INSTALL httpfs");
+await q("SET enable_external_access=false");
+await q("select * from read_parquet('/tmp/pme-research/d32.parquet', encryption_config={footer_key: 'b64_32'})");
