@@ -195,6 +195,20 @@ const documentCases: Case[] = [
   ["document PUT: a version on a new document", () => call(u0, "PUT", doc("", "fresh-doc"), { version: draftDocVersion, data: {} }), 412, "PreconditionFailed"],
   ["document PUT: an accepted document", () => call(u0, "PUT", doc("", ACCEPTED_DOC), { version: acceptedDocVersion, data: {} }), 405, "UserDocumentAlreadyAccepted"],
   ["document PUT: an unknown contract", () => call(u0, "PUT", doc("", "doc", "no-such-contract"), { data: {} }), 404, "ContractNotFound"],
+  ["document PUT: a type label added by an update", () => call(u0, "PUT", doc(), { version: draftDocVersion, data: {}, labels: { kind: "dataset", type: "dataset" } }), 400, "UserDocumentTypeChanged"],
+  ["document PUT: a dataset whose data is not a dataset", () => call(u0, "PUT", doc("", "bad-dataset"), { data: { name: "x" }, labels: { type: "dataset" } }), 400, "InvalidDatasetDocument"],
+  ["document PUT: a sink whose data is JSON text", () => call(u0, "PUT", doc("", "bad-sink"), { data: "{}", labels: { type: "datasink" } }), 400, "InvalidDatasetDocument"],
+  ["document PUT: a query whose data is not a query", () => call(u0, "PUT", doc("", "bad-query"), { data: { segments: [] }, labels: { type: "query" } }), 400, "InvalidQueryDocument"],
+  [
+    "document PUT: a query reading an unknown dataset",
+    () =>
+      call(u0, "PUT", doc("", "bad-refs"), {
+        data: { inputs: [{ dataset: "no-such-dataset", view: "v" }], output: { sink: "no-such-sink" }, segments: [{ executionSequence: 1, statement: "SELECT 1" }] },
+        labels: { type: "query" },
+      }),
+    400,
+    "QueryInputNotFound",
+  ],
   ...invalidIds.flatMap(([what, id]): Case[] => [
     [`document PUT: an id with ${what}`, () => call(u0, "PUT", doc("", id), { data: {} }), 400, "InvalidParameter"],
     [`document GET: an id with ${what}`, () => call(u0, "GET", doc("", id)), 400, "InvalidParameter"],

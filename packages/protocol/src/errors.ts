@@ -93,6 +93,21 @@ export const ERROR_CATALOGUE = {
   UserDocumentNotAccepted: { status: 400, description: "The operation needs an accepted document." },
   InvalidUserDocumentRuntimeOption: { status: 400, description: "User documents support the runtime options `execution` and `telemetry`." },
 
+  // Analytics documents: datasets, sinks and queries (issue 5; upstream-spark-analytics.md §2)
+  UserDocumentTypeChanged: { status: 400, description: "A document's `type` label cannot be added, removed or changed by an update." },
+  InvalidDatasetDocument: { status: 400, description: "The `data` of a `type: dataset` or `type: datasink` document does not match the dataset schema." },
+  InvalidQueryDocument: { status: 400, description: "The `data` of a `type: query` document does not match the query schema." },
+  SecretOwnerMismatch: { status: 400, description: "A dataset or sink names a secret that is not its owner's (`<owner id>_<name>`)." },
+  FederationSubjectMismatch: { status: 400, description: "A dataset or sink's federation subject is not `<contractId>/<owner id>[/<name>]`." },
+  QueryInputNotFound: { status: 400, description: "A query input names a document that does not exist in the contract." },
+  QueryInputNotDataset: { status: 400, description: "A query input names a document that is not a valid `type: dataset` document." },
+  QueryInputNotAccepted: { status: 400, description: "A query input names a dataset that is not Accepted." },
+  QueryOutputNotFound: { status: 400, description: "The query's output names a document that does not exist in the contract." },
+  QueryOutputNotDatasink: { status: 400, description: "The query's output names a document that is not a valid `type: datasink` document." },
+  QueryOutputNotAccepted: { status: 400, description: "The query's output names a sink that is not Accepted." },
+  QueryReferenceVersionMismatch: { status: 400, description: "A `version` given for a query input or output is not the referenced document's Accepted version." },
+  QueryApproversMismatch: { status: 400, description: "The approvers given for a query are not the owners of its inputs and sink." },
+
   // Secrets
   ValueMissing: { status: 400, description: "The request body has no secret `value` (or it is empty)." },
   ValueTooLarge: { status: 400, description: "The secret value is longer than 25600 characters." },

@@ -4,3 +4,4 @@ export * from "./governance.js";
 export * from "./app.js";
 export * from "./policy-claims.js";
 export * from "./runtime.js";
+export * from "./analytics.js";

@@ -134,7 +134,7 @@ export function registerGovernanceUserDocumentCommands(governance: Command, run:
   run(
     documents
       .command("create")
-      .description("Create a user document, or update it while Draft (give its current --version). Approvers default to every counted Active member.")
+      .description("Create a user document, or update it while Draft (give its current --version). Approvers default to every counted Active member; for datasets and sinks (label type=dataset|datasink) to the owner, for queries (type=query) to the owners of its inputs and sink, computed by the service.")
       .requiredOption(...CONTRACT_ID)
       .requiredOption(...ID)
       .requiredOption("--data <json>", "the document data (JSON or @file)")

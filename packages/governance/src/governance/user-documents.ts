@@ -30,6 +30,7 @@ import {
   type ApproverConsent,
   type StoredUserDocument,
 } from "../state/user-documents.js";
+import { checkAnalyticsDocument, checkTypeLabelUnchanged } from "./analytics-documents.js";
 import { recordGovernanceEvent } from "./audit-events.js";
 
 /** Reference §3.4: Draft (no action), Proposed (≥1 accept), Accepted (all accepted), Rejected (any reject, terminal). */
@@ -139,7 +140,10 @@ function checkApprovers(state: StateReader, approvers: Approver[]): void {
   }
 }
 
-/** `PUT …/userdocuments/{documentId}`: only while Draft, with optimistic concurrency. */
+/**
+ * `PUT …/userdocuments/{documentId}`: only while Draft, with optimistic concurrency. Datasets, sinks and queries
+ * (by their `type` label) are validated, and get their approvers, by the analytics rules.
+ */
 export function putUserDocument(tx: WriteTx, caller: Identity, contractId: string, documentId: string, body: PutUserDocumentBody): void {
   if ((RESERVED_USER_DOCUMENT_IDS as readonly string[]).includes(documentId)) {
     throw new ApiError("InvalidParameter", `The document id '${documentId}' is reserved: …/userdocuments/${documentId}/… paths address accepted documents.`);
@@ -163,16 +167,27 @@ export function putUserDocument(tx: WriteTx, caller: Identity, contractId: strin
   if (body.version !== undefined && body.version !== existing?.version) {
     throw new ApiError("PreconditionFailed", `The version ${body.version} is not the current version of document ${documentId} (${existing?.version ?? "none"}).`);
   }
-  const approvers = body.approvers ?? defaultApprovers(tx);
+  const labels = body.labels ?? {};
+  if (existing) checkTypeLabelUnchanged(existing.labels, labels);
+  // The creator stays the proposer through draft edits: the workload treats it as the dataset's owner.
+  const owner: Approver = existing ? { approverId: existing.proposerId, approverIdType: existing.proposerIdType } : asApprover(caller);
+  const analytics = checkAnalyticsDocument(tx, {
+    contractId,
+    owner,
+    labels,
+    data: body.data,
+    approvers: body.approvers,
+    lookup: (id) => userDocumentView(tx, contractId, id),
+  });
+  const { data, approvers } = analytics ?? { data: body.data, approvers: body.approvers ?? defaultApprovers(tx) };
   checkApprovers(tx, approvers);
   const stored: StoredUserDocument = {
     contractId,
-    data: body.data,
-    labels: body.labels ?? {},
+    data,
+    labels,
     approvers,
-    // The creator stays the proposer through draft edits: the workload treats it as the dataset's owner.
-    proposerId: existing?.proposerId ?? caller.id,
-    proposerIdType: existing?.proposerIdType ?? caller.kind,
+    proposerId: owner.approverId,
+    proposerIdType: owner.approverIdType,
   };
   writeJson(tx, Maps.userDocuments, documentKey(contractId, documentId), stored);
 }

@@ -116,7 +116,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       path: `${BASE}/{documentId}`,
       summary: "Create or update a draft user document",
       description:
-        "Without `version` creates the document; with the current `version` replaces it, only while Draft (no approver has acted). `approvers` default to every counted Active member at the time of the write, frozen into the document. Active members and users may write.",
+        "Without `version` creates the document; with the current `version` replaces it, only while Draft (no approver has acted). `approvers` default to every counted Active member at the time of the write, frozen into the document. Active members and users may write. Documents labelled `type: dataset`, `datasink` or `query` are analytics documents (docs/analytics-documents.md): their `data` is validated; a dataset's or sink's approvers default to its owner and must include it; a query's approvers are the owners of its inputs and sink, computed by the service, and its references are bound to their Accepted versions. The `type` label cannot change on update.",
       tag: "User documents",
       auth: "caller",
       params: DocumentParams,
@@ -133,6 +133,19 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
         "UserDocumentAlreadyExists",
         "PreconditionFailed",
         "InvalidApprovers",
+        "UserDocumentTypeChanged",
+        "InvalidDatasetDocument",
+        "InvalidQueryDocument",
+        "SecretOwnerMismatch",
+        "FederationSubjectMismatch",
+        "QueryInputNotFound",
+        "QueryInputNotDataset",
+        "QueryInputNotAccepted",
+        "QueryOutputNotFound",
+        "QueryOutputNotDatasink",
+        "QueryOutputNotAccepted",
+        "QueryReferenceVersionMismatch",
+        "QueryApproversMismatch",
       ],
       async handler({ params, body, caller }) {
         const actor = requireActiveCaller(caller);
