@@ -1,0 +1,96 @@
+// The encrypted Parquet profile, end to end: pyarrow writes it, DuckDB (the engine's reader) reads it back only with
+// the right key, and notices a flipped byte.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { afterAll, describe, expect, it } from "vitest";
+import { ParquetInputError, writeParquet } from "./parquet-writer.js";
+
+const work = mkdtempSync(join(tmpdir(), "cleanroom-parquet-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const FIELDS = [
+  { name: "user_hash", type: "string" },
+  { name: "day", type: "date" },
+  { name: "clicks", type: "long" },
+  { name: "spend", type: "number" },
+  { name: "converted", type: "boolean" },
+] as const;
+
+function csvRows(count: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) lines.push(`u${i % 997},2026-11-${String(1 + (i % 28)).padStart(2, "0")},${i % 13},${(i % 100) / 4},${i % 7 === 0}`);
+  return lines.join("\n") + "\n";
+}
+
+/** Reads with DuckDB as the engine does: key registered, read_parquet with the footer key. */
+async function readWithDuckDb(path: string, key?: Uint8Array): Promise<Array<Record<string, unknown>>> {
+  const instance = await DuckDBInstance.create(":memory:", { autoinstall_known_extensions: "false", autoload_known_extensions: "false" });
+  const connection = await instance.connect();
+  try {
+    if (key) await connection.run(`PRAGMA add_parquet_key('k', '${Buffer.from(key).toString("base64")}')`);
+    const options = key ? ", encryption_config = {footer_key: 'k'}" : "";
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*)::BIGINT AS n, sum(clicks)::BIGINT AS clicks, count(DISTINCT user_hash)::BIGINT AS users, min(day)::VARCHAR AS first FROM read_parquet('${path}'${options})`,
+    );
+    return reader.getRowObjectsJson();
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe("encrypted Parquet writer", () => {
+  const key = randomBytes(32);
+
+  it("streams CSV into many row groups that DuckDB reads back with the key, and only with it", async () => {
+    const output = join(work, "impressions.parquet");
+    // 250,000 rows: far beyond the 20,000-row page where a multi-page column chunk would break DuckDB's reader.
+    const result = await writeParquet({ input: { format: "csv", stream: Readable.from([csvRows(250_000)]) }, fields: FIELDS, outputPath: output, key, rowGroupSize: 100_000 });
+    expect(result).toEqual({ rows: 250_000, rowGroups: 3 });
+    expect(readFileSync(output).subarray(-4).toString()).toBe("PARE"); // encrypted footer magic
+    expect(await readWithDuckDb(output, key)).toEqual([{ n: "250000", clicks: String(expectedClicks(250_000)), users: "997", first: "2026-11-01" }]);
+    await expect(readWithDuckDb(output, randomBytes(32))).rejects.toThrow(/AES tag/);
+    await expect(readWithDuckDb(output)).rejects.toThrow();
+  });
+
+  it("detects a flipped byte anywhere in the ciphertext", async () => {
+    const output = join(work, "small.parquet");
+    await writeParquet({ input: { format: "csv", stream: Readable.from([csvRows(1000)]) }, fields: FIELDS, outputPath: output, key });
+    const bytes = readFileSync(output);
+    for (const offset of [200, Math.floor(bytes.length / 2), bytes.length - 40]) {
+      const tampered = Buffer.from(bytes);
+      tampered[offset] = (tampered[offset] ?? 0) ^ 0x01;
+      const path = join(work, `tampered-${offset}.parquet`);
+      writeFileSync(path, tampered);
+      await expect(readWithDuckDb(path, key), `offset ${offset}`).rejects.toThrow();
+    }
+  });
+
+  it("converts JSON lines and Parquet input, and writes plaintext when there is no key", async () => {
+    const jsonl = Array.from({ length: 500 }, (_, i) => JSON.stringify({ user_hash: `u${i}`, day: "2026-11-03", clicks: i, spend: 1.5, converted: false, extra: "ignored" })).join("\n");
+    const fromJson = join(work, "from-json.parquet");
+    expect(await writeParquet({ input: { format: "jsonl", stream: Readable.from([jsonl]) }, fields: FIELDS, outputPath: fromJson })).toEqual({ rows: 500, rowGroups: 1 });
+    expect(await readWithDuckDb(fromJson)).toEqual([{ n: "500", clicks: String((499 * 500) / 2), users: "500", first: "2026-11-03" }]);
+    const reencrypted = join(work, "from-parquet.parquet");
+    expect(await writeParquet({ input: { format: "parquet", path: fromJson }, fields: FIELDS, outputPath: reencrypted, key })).toMatchObject({ rows: 500 });
+    expect(await readWithDuckDb(reencrypted, key)).toEqual(await readWithDuckDb(fromJson));
+  });
+
+  it("refuses input that does not match the schema, leaving no output", async () => {
+    const output = join(work, "bad.parquet");
+    const bad = writeParquet({ input: { format: "csv", stream: Readable.from(["u1,2026-11-01,not-a-number,1,true\n"]) }, fields: FIELDS, outputPath: output, key });
+    await expect(bad).rejects.toBeInstanceOf(ParquetInputError);
+    expect(existsSync(output)).toBe(false);
+    await expect(writeParquet({ input: { format: "csv", stream: Readable.from(["x\n"]) }, fields: FIELDS, outputPath: output, key: randomBytes(16) })).rejects.toThrow(/32 bytes/);
+  });
+});
+
+function expectedClicks(count: number): number {
+  let total = 0;
+  for (let i = 0; i < count; i++) total += i % 13;
+  return total;
+}
