@@ -1,0 +1,64 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runJob } from "./engine.js";
+import type { JobInput } from "./job.js";
+import { advertiserInput, createWorkspace, joinAggregateJob, outputs, publisherInput, readJsonLines, recorder, type Workspace } from "./testing.case.js";
+
+// Fixtures written by pyarrow's direct-key encryptor (testdata/generate.py, testdata/README.md).
+const testdata = (name: string): string => fileURLToPath(new URL(`../testdata/${name}`, import.meta.url));
+const KEY = Buffer.from(readFileSync(testdata("test-key.b64"), "utf8").trim(), "base64");
+
+let ws: Workspace;
+beforeEach(async () => {
+  ws = await createWorkspace();
+});
+afterEach(async () => {
+  await ws.cleanup();
+});
+
+function encryptedAdvertiser(overrides: Partial<JobInput>): JobInput {
+  return advertiserInput(ws, { format: "parquet", files: [testdata("advertiser.encrypted.parquet")], encryptionKey: KEY, ...overrides });
+}
+
+describe("encrypted Parquet inputs", () => {
+  it("are decrypted with the released key and joined", async () => {
+    const job = joinAggregateJob(ws, { inputs: [publisherInput(ws), encryptedAdvertiser({})] });
+    const result = await runJob(job, recorder(ws).options);
+    expect(result.rowsRead).toBe(10);
+    expect(await readJsonLines(ws.outputPath)).toEqual([
+      { campaign: "c1", users: 3, conversions: 7 },
+      { campaign: "c2", users: 1, conversions: 1 },
+    ]);
+  });
+
+  it.each([
+    ["a flipped byte of ciphertext", { files: [testdata("advertiser.tampered.parquet")] }],
+    ["the wrong key", { encryptionKey: randomBytes(32) }],
+  ])("fail the run as an integrity failure of that dataset on %s, writing nothing", async (_, overrides: Partial<JobInput>) => {
+    const { events, options } = recorder(ws);
+    const job = joinAggregateJob(ws, { inputs: [publisherInput(ws), encryptedAdvertiser(overrides)] });
+    const error = await runJob(job, options).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({
+      code: "DatasetIntegrityCheckFailed",
+      message: "integrity check failed for dataset advertiser-conversions: its encrypted data was altered or does not match the key",
+    });
+    expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ category: "audit", name: "DATASET_LOAD_FAILED", id: 3002 })]));
+    expect(events.map((event) => event.name)).not.toContain("QUERY_SEGMENT_EXECUTION_STARTED");
+    expect(await outputs(ws)).toEqual([]);
+  });
+
+  it("cannot be read without the key", async () => {
+    const job = joinAggregateJob(ws, { inputs: [publisherInput(ws), encryptedAdvertiser({ encryptionKey: undefined })] });
+    const error = await runJob(job, recorder(ws).options).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ code: "DatasetLoadFailed", message: expect.stringMatching(/^dataset advertiser-conversions could not be loaded: /) });
+    expect(await outputs(ws)).toEqual([]);
+  });
+});

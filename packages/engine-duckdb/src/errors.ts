@@ -1,0 +1,38 @@
+export type EngineErrorCode =
+  | "InvalidJob"
+  | "SegmentProgramInvalid"
+  | "StatementNotAllowed"
+  | "DatasetLoadFailed"
+  | "DatasetIntegrityCheckFailed"
+  | "ViewNotFound"
+  | "PreConditionFailed"
+  | "PostFilterColumnMissing"
+  | "SegmentFailed"
+  | "SinkSchemaMismatch"
+  | "ConsentRevoked"
+  | "DatasetWriteFailed"
+  | "SandboxFailed"
+  | "RunFailed";
+
+/** Every failure of a run, with a code a caller can act on and a message a person can read. */
+export class EngineError extends Error {
+  override readonly name = "EngineError";
+
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Passes engine errors through and wraps anything else (DuckDB's own errors) under the given code. */
+export function asEngineError(error: unknown, code: EngineErrorCode, prefix: string): EngineError {
+  if (error instanceof EngineError) return error;
+  return new EngineError(code, `${prefix}: ${messageOf(error)}`, { cause: error });
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { EngineError, asEngineError, messageOf } from "./errors.js";
+import type { Field, JobInput } from "./job.js";
+import { DUCKDB_TYPES, identifier, stringList, stringLiteral } from "./sql.js";
+
+// DuckDB's mbedtls reader reports a failed GCM tag this way for altered bytes, a wrong key and an unsupported
+// page layout alike (docs/parquet-encryption.md); to the run each of these means the same thing.
+const AES_TAG_FAILURE = "Computed AES tag differs from read AES tag";
+
+/** allowedFields ∩ schema, in allowed-field order (reference §5), each with its declared type. */
+export function projectedFields(input: Pick<JobInput, "fields" | "allowedFields">): Field[] {
+  const byName = new Map(input.fields.map((field) => [field.name, field]));
+  const chosen = new Map<string, Field>();
+  for (const name of input.allowedFields) {
+    const field = byName.get(name);
+    if (field !== undefined && !chosen.has(name)) chosen.set(name, field);
+  }
+  return [...chosen.values()];
+}
+
+function columnsOption(fields: readonly Field[]): string {
+  return `{${fields.map((field) => `${stringLiteral(field.name)}: ${stringLiteral(DUCKDB_TYPES[field.type])}`).join(", ")}}`;
+}
+
+function source(input: JobInput, keyName: string | undefined): string {
+  const files = stringList(input.files);
+  switch (input.format) {
+    case "csv":
+      // The reference reads CSV with header=false and the declared schema, so columns are matched by position.
+      // Sniffing is off: a file must parse as declared, or the load fails rather than guessing.
+      return (
+        `read_csv(${files}, header = false, auto_detect = false, columns = ${columnsOption(input.fields)}, ` +
+        `delim = ',', quote = '"', escape = '"', hive_partitioning = false)`
+      );
+    case "json":
+      return (
+        `read_json(${files}, format = 'newline_delimited', columns = ${columnsOption(input.fields)}, ` +
+        `hive_partitioning = false)`
+      );
+    case "parquet": {
+      const encryption = keyName === undefined ? "" : `, encryption_config = {footer_key: ${stringLiteral(keyName)}}`;
+      return `read_parquet(${files}, hive_partitioning = false${encryption})`;
+    }
+  }
+}
+
+/**
+ * Materializes one input as a table named by its view: only the allowed fields, cast to their declared types.
+ * A table rather than a view over the files, because once the engine seals the instance no file can be read, and
+ * a table is what keeps the data reachable to the segments after that.
+ */
+export async function loadInput(connection: DuckDBConnection, input: JobInput): Promise<number> {
+  const fields = projectedFields(input);
+  const table = identifier(input.view);
+  try {
+    if (input.files.length === 0) {
+      // No files is an empty dataset, not an error: the preconditions decide whether that is enough to run on.
+      const columns = fields.map((field) => `${identifier(field.name)} ${DUCKDB_TYPES[field.type]}`);
+      await connection.run(`CREATE TABLE ${table} (${columns.join(", ")})`);
+    } else {
+      let keyName: string | undefined;
+      if (input.encryptionKey !== undefined) {
+        // A random name per input, so one input's key can never be picked up by another's read.
+        keyName = `cleanroom_key_${randomBytes(16).toString("hex")}`;
+        // Base64 of exactly 32 bytes: DuckDB would take a 16-, 24- or 32-character string as raw key bytes.
+        await connection.run(
+          `PRAGMA add_parquet_key(${stringLiteral(keyName)}, ${stringLiteral(input.encryptionKey.toString("base64"))})`,
+        );
+      }
+      const select = fields.map((field) => `CAST(${identifier(field.name)} AS ${DUCKDB_TYPES[field.type]}) AS ${identifier(field.name)}`);
+      await connection.run(`CREATE TABLE ${table} AS SELECT ${select.join(", ")} FROM ${source(input, keyName)}`);
+    }
+    const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${table}`);
+    return Number(reader.getRowsJS()[0]?.[0] ?? 0);
+  } catch (error) {
+    if (messageOf(error).includes(AES_TAG_FAILURE)) {
+      throw new EngineError(
+        "DatasetIntegrityCheckFailed",
+        `integrity check failed for dataset ${input.datasetName}: its encrypted data was altered or does not match the key`,
+        { cause: error },
+      );
+    }
+    throw asEngineError(error, "DatasetLoadFailed", `dataset ${input.datasetName} could not be loaded`);
+  }
+}
