@@ -27,3 +27,4 @@ export {
 export type { ResultChunk, ResultColumn, ResultValue, ResultWriter, ResultWriterFactory } from "./result-writer.js";
 export { csvFileWriter, type CsvWriterOptions } from "./writers/csv.js";
 export { jsonLinesFileWriter } from "./writers/json-lines.js";
+export { parquetFileWriter, type ParquetWriterOptions } from "./writers/parquet.js";
