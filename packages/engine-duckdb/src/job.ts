@@ -1,15 +1,13 @@
+import { FIELD_TYPES, type DatasetField, type DatasetFormat, type Segment as ProtocolSegment } from "@cleanroom/protocol";
 import { EngineError } from "./errors.js";
 
-/** The field types of dataset and sink schemas (reference §2.1). */
-export const FIELD_TYPES = ["string", "integer", "long", "number", "boolean", "date", "timestamp"] as const;
-export type FieldType = (typeof FIELD_TYPES)[number];
-
-export interface Field {
-  readonly name: string;
-  readonly type: FieldType;
-}
-
-export type DatasetFormat = "csv" | "json" | "parquet";
+// The schema and program types are the documents' own (packages/protocol/src/analytics.ts), defined once.
+export { FIELD_TYPES };
+export type { DatasetFormat, FieldType } from "@cleanroom/protocol";
+export type Field = DatasetField;
+export type Segment = ProtocolSegment;
+export type PreCondition = NonNullable<Segment["preConditions"]>[number];
+export type PostFilter = NonNullable<Segment["postFilters"]>[number];
 
 /** One input dataset, already resolved: local files and, for encrypted Parquet, the released data key. */
 export interface JobInput {
@@ -25,23 +23,6 @@ export interface JobInput {
   readonly encryptionKey?: Buffer;
   /** Where the files came from, for events only (e.g. the storage URL); never opened by the engine. */
   readonly location?: string;
-}
-
-export interface PreCondition {
-  readonly viewName: string;
-  readonly minRowCount: number;
-}
-
-export interface PostFilter {
-  readonly columnName: string;
-  readonly value: number;
-}
-
-export interface Segment {
-  readonly executionSequence: number;
-  readonly statement: string;
-  readonly preConditions?: readonly PreCondition[];
-  readonly postFilters?: readonly PostFilter[];
 }
 
 export interface JobOutput {

@@ -1,2 +1,2 @@
-export { type FieldType, type ParquetWriteOptions, type ParquetWriteResult, ParquetInputError, writeParquet } from "./parquet-writer.js";
+export { type ParquetWriteOptions, type ParquetWriteResult, ParquetInputError, writeParquet } from "./parquet-writer.js";
 export { pythonInterpreter } from "./python.js";

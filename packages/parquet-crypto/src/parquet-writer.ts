@@ -2,10 +2,9 @@ import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { FieldType } from "@cleanroom/protocol";
 import { pythonInterpreter, WRITER_SCRIPT } from "./python.js";
 
-/** Column types of dataset and sink schemas. */
-export type FieldType = "string" | "integer" | "long" | "number" | "boolean" | "date" | "timestamp";
 
 export interface ParquetWriteOptions {
   /** CSV or JSON lines as a stream, or a Parquet file (which must be seekable, hence a path). */
