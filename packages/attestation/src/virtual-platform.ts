@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, type KeyObject, randomBytes, sign, webcrypto } from "node:crypto";
+import { createHash, createPrivateKey, type KeyObject, randomBytes, sign, webcrypto, X509Certificate } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { check } from "./errors.js";
 import { normalizeHostData } from "./host-data.js";
@@ -54,6 +54,11 @@ const VIRTUAL_GUEST_POLICY = (1n << 16n) | (1n << 17n);
 const VIRTUAL_CPUID = { family: 0x19, model: 0x01, stepping: 0x01 };
 /** bootloader 4, tee 0, snp 21, microcode 211: a TCB seen on real Milan hosts, so minimum-TCB settings behave. */
 const DEFAULT_TCB = "d315000000000004";
+
+/** The pin of a virtual platform's root certificate (PEM), as `VerifySnpOptions.virtualRoots` takes it. */
+export function virtualRootPin(rootCertificatePem: string): string {
+  return spkiSha256(new X509Certificate(rootCertificatePem));
+}
 
 /**
  * HOST_DATA of a workload on the virtual platform: SHA-256 of its measured configuration (lowercase hex). It plays

@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import { createPrivateKey } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { parseCertificate, signDigest } from "@cleanroom/crypto";
-import { createAmdChainCache, createUvmEndorsementCache, spkiSha256 } from "@cleanroom/attestation";
+import { createAmdChainCache, createUvmEndorsementCache, virtualRootPin } from "@cleanroom/attestation";
 import { openLedger, type Ledger } from "@cleanroom/ledger";
 import { MemberDataSchema } from "@cleanroom/protocol";
 import { JwtAuthenticator } from "./auth/jwt-issuers.js";
@@ -83,7 +83,7 @@ function virtualRootPins(options: GovernanceServiceOptions): string[] {
   if (roots.length > 0 && options.insecureVirtualAttestation !== true) {
     throw new Error("Virtual platform roots are accepted only together with insecureVirtualAttestation (development only).");
   }
-  return roots.map((pem) => spkiSha256(new X509Certificate(pem)));
+  return roots.map(virtualRootPin);
 }
 
 /**

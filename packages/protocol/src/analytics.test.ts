@@ -5,11 +5,11 @@ import {
   DatasinkSpecificationSchema,
   QuerySpecificationSchema,
   analyticsDocumentType,
-  describeFirstIssue,
   isBoundQuery,
   type DatasetSpecification,
   type QuerySpecification,
 } from "./analytics.js";
+import { describeFirstIssue } from "./validation.js";
 
 const dataset: DatasetSpecification = {
   name: "impressions",

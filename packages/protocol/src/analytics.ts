@@ -18,13 +18,6 @@ export function analyticsDocumentType(labels: Labels): AnalyticsDocumentType | u
   return parsed.success ? parsed.data : undefined;
 }
 
-/** `path: message` for the first issue, the path rooted at `root` (e.g. `data.schema.fields.2.name`). */
-export function describeFirstIssue(error: z.ZodError, root: string): string {
-  const issue = error.issues[0];
-  if (!issue) return `${root}: invalid`;
-  return `${[root, ...issue.path.map(String)].join(".")}: ${issue.message}`;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Building blocks
 

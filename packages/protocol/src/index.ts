@@ -5,3 +5,4 @@ export * from "./app.js";
 export * from "./policy-claims.js";
 export * from "./runtime.js";
 export * from "./analytics.js";
+export * from "./validation.js";

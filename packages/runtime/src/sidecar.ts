@@ -6,6 +6,8 @@ import {
   ApiError,
   ERROR_CATALOGUE,
   type ErrorCode,
+  parseOrThrow,
+  toJsonSchema as jsonSchema,
   SidecarConsentResponseSchema,
   SidecarEventRequestSchema,
   SidecarInfoSchema,
@@ -135,10 +137,6 @@ function routes(options: RuntimeSidecarOptions): SidecarRoute[] {
   ];
 }
 
-function jsonSchema(schema: z.ZodType): unknown {
-  return z.toJSONSchema(schema, { target: "draft-2020-12", io: "output", unrepresentable: "any" });
-}
-
 /** The OpenAPI 3.1 document of the sidecar, from the same route list that serves the requests. */
 function openApi(list: readonly SidecarRoute[]): unknown {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -179,13 +177,6 @@ function openApi(list: readonly SidecarRoute[]): unknown {
 
 const toRouterPath = (path: string): string => path.replace(/\{(\w+)\}/g, ":$1");
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, code: "InvalidInput" | "InvalidParameter"): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new ApiError(code, `Invalid ${code === "InvalidInput" ? "request body" : "parameter"}: ${issue ? `${issue.path.join(".") || "value"}: ${issue.message}` : "invalid"}.`);
-}
-
 function buildSidecarApp(options: RuntimeSidecarOptions): FastifyInstance {
   const app = Fastify({ bodyLimit: 1024 * 1024 });
   const list = routes(options);
@@ -197,8 +188,8 @@ function buildSidecarApp(options: RuntimeSidecarOptions): FastifyInstance {
       method: route.method,
       url: toRouterPath(route.path),
       handler: async (request, reply) => {
-        const params = route.params ? parse(route.params, request.params, "InvalidParameter") : {};
-        const body = route.body ? parse(route.body, request.body ?? {}, "InvalidInput") : undefined;
+        const params = route.params ? parseOrThrow(route.params, request.params, "InvalidParameter") : {};
+        const body = route.body ? parseOrThrow(route.body, request.body ?? {}, "InvalidInput") : undefined;
         const result = await route.handler({ params: params as Record<string, string>, body });
         reply.code(route.response.status);
         return result === undefined ? reply.send() : reply.send(result);

@@ -1,6 +1,5 @@
-import { X509Certificate } from "node:crypto";
 import type { Command } from "commander";
-import { AttestationError, hostDataFromCcePolicy, parseSnpEvidence, parseSnpReport, spkiSha256, type SnpReport } from "@cleanroom/attestation";
+import { AttestationError, hostDataFromCcePolicy, parseSnpEvidence, parseSnpReport, virtualRootPin, type SnpReport } from "@cleanroom/attestation";
 import { formatRecord, formatTable } from "../io.js";
 import { jsonArgument, type CommandContext } from "../context.js";
 import type { Run } from "./types.js";
@@ -79,7 +78,7 @@ async function verify(ctx: CommandContext, file: string, options: VerifyOptions)
   let claims: Record<string, unknown> | undefined;
   let failure: AttestationError | undefined;
   let rootOfTrust: string | undefined;
-  const virtualRoots = options.virtualRoot.map((file) => spkiSha256(new X509Certificate(ctx.readFile(file))));
+  const virtualRoots = options.virtualRoot.map((file) => virtualRootPin(ctx.readFile(file)));
   if (virtualRoots.length > 0) ctx.io.stderr("WARNING: --virtual-root: reports signed by a DEVELOPMENT root of trust are accepted; such a report proves nothing about confidentiality.\n");
   try {
     const result = verifySnpEvidence(evidence, {

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { ApiError, type ErrorBody } from "@cleanroom/protocol";
+import { ApiError, parseOrThrow, type ErrorBody } from "@cleanroom/protocol";
 import type { TLSSocket } from "node:tls";
 import { authenticateBearer, authenticateCaller, peerCertificateId } from "../auth/client-certificates.js";
 import type { ServiceContext } from "./context.js";
@@ -16,7 +16,7 @@ import { userDocumentRoutes } from "./routes/user-documents.js";
 import { userInvitationRoutes } from "./routes/user-invitations.js";
 import { userRoutes } from "./routes/users.js";
 import { parseAttestedBody } from "./attested-requests.js";
-import { checkJsonDepth, parseOrThrow, send, toRouterPath, type RouteDefinition } from "./route-table.js";
+import { checkJsonDepth, send, toRouterPath, type RouteDefinition } from "./route-table.js";
 
 export interface AppOptions {
   https: { key: string; cert: string };

@@ -1,10 +1,9 @@
-import { ApiError, type ErrorCode, type GovernanceEventType } from "@cleanroom/protocol";
+import { ApiError, parseOrThrow, type ErrorCode, type GovernanceEventType } from "@cleanroom/protocol";
 import type { z } from "zod";
 import { recordGovernanceEvent } from "../governance/audit-events.js";
-import { attestationMissing } from "../governance/secret-release.js";
+import { attestationMissing, type VerifiedWorkload } from "../governance/secret-release.js";
 import { contractExists } from "../state/contracts.js";
 import { durableWrite, type ServiceContext } from "./context.js";
-import { parseOrThrow } from "./route-table.js";
 
 /** Errors of a request made by an anonymous attested workload, before the endpoint's own. */
 export const ATTESTED_REQUEST_ERRORS: readonly ErrorCode[] = [
@@ -50,4 +49,26 @@ export async function auditingRefusals<T>(
     }
     throw error;
   }
+}
+
+/**
+ * Records that `value` (already wrapped to the workload's key) was released, as `releasedType` with `details` and
+ * how the workload was attested, and answers with it: every attested release answers and audits the same way.
+ */
+export async function answerRelease(
+  ctx: ServiceContext,
+  contractId: string,
+  releasedType: GovernanceEventType,
+  details: Record<string, unknown>,
+  workload: VerifiedWorkload,
+  value: string,
+): Promise<{ body: { value: string; attestationMode: VerifiedWorkload["attestationMode"] }; headers: Record<string, string> }> {
+  const { headers } = await durableWrite(ctx.ledger, (tx) =>
+    recordGovernanceEvent(tx, ctx.lifecycle.clock, contractId, releasedType, {
+      ...details,
+      attestationMode: workload.attestationMode,
+      hostData: workload.claims["x-ms-sevsnpvm-hostdata"],
+    }),
+  );
+  return { body: { value, attestationMode: workload.attestationMode }, headers };
 }

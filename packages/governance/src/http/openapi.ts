@@ -1,12 +1,8 @@
-import { ERROR_CATALOGUE } from "@cleanroom/protocol";
+import { ERROR_CATALOGUE, toJsonSchema as jsonSchema } from "@cleanroom/protocol";
 import { z } from "zod";
 import type { RouteDefinition } from "./route-table.js";
 
 const ErrorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-
-function jsonSchema(schema: z.ZodType): unknown {
-  return z.toJSONSchema(schema, { target: "draft-2020-12", io: "output", unrepresentable: "any" });
-}
 
 function parameters(route: RouteDefinition): unknown[] {
   const list: unknown[] = [];

@@ -89,19 +89,6 @@ export function toRouterPath(path: string): string {
   });
 }
 
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "invalid";
-  return `${issue.path.length > 0 ? issue.path.join(".") : "value"}: ${issue.message}`;
-}
-
-/** `what` names the input in the message (default: the request body or a parameter). */
-export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, code: "InvalidInput" | "InvalidParameter", what?: string): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new ApiError(code, `Invalid ${what ?? (code === "InvalidInput" ? "request body" : "parameter")}: ${firstIssue(result.error)}.`);
-  return result.data;
-}
-
 /** Nesting beyond this is refused: no governance document needs it, and deep values overflow the stack later. */
 export const MAX_JSON_DEPTH = 64;
 

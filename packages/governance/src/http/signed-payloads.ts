@@ -1,12 +1,12 @@
 import { constants, verify, type KeyObject } from "node:crypto";
 import { decodeBase64Strict } from "@cleanroom/attestation";
-import { ApiError } from "@cleanroom/protocol";
+import { ApiError, parseOrThrow } from "@cleanroom/protocol";
 import type { z } from "zod";
 import type { DelegateRef } from "../governance/delegates.js";
 import { parseWorkloadKey, verifyWorkload, type VerifiedWorkload } from "../governance/secret-release.js";
 import { decodeText } from "../state/json-state.js";
 import type { ServiceContext } from "./context.js";
-import { checkJsonDepth, parseOrThrow } from "./route-table.js";
+import { checkJsonDepth } from "./route-table.js";
 
 /**
  * Signed payloads of attested clean rooms (reference §4.1): `data` is base64 of JSON, and `sign.signature` an

@@ -10,12 +10,11 @@ import {
   TokenQuerySchema,
 } from "@cleanroom/protocol";
 import { z } from "zod";
-import { recordGovernanceEvent } from "../../governance/audit-events.js";
 import { checkReleaseRequest, checkTokenSubject, DEFAULT_WORKLOAD_TOKEN_SECONDS, verifyWorkload, wrapFor } from "../../governance/secret-release.js";
 import { randomUUID } from "node:crypto";
 import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
 import { generateSigningKey, issuerJwks, oidcIssuerInfo, openIdConfiguration, signIssuerToken } from "../../governance/oidc-issuer.js";
-import { ATTESTED_REQUEST_ERRORS, auditingRefusals } from "../attested-requests.js";
+import { answerRelease, ATTESTED_REQUEST_ERRORS, auditingRefusals } from "../attested-requests.js";
 import { requireActiveMember } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
@@ -107,16 +106,7 @@ export function oidcIssuerRoutes(ctx: ServiceContext): RouteDefinition[] {
             query.lifetime ?? DEFAULT_WORKLOAD_TOKEN_SECONDS,
           );
           const value = wrapFor(workload, Buffer.from(token, "utf8"));
-          const { headers } = await durableWrite(ctx.ledger, (tx) =>
-            recordGovernanceEvent(tx, ctx.lifecycle.clock, params.contractId, "contract.token.issued", {
-              sub,
-              aud,
-              attestationMode: workload.attestationMode,
-              hostData: workload.claims["x-ms-sevsnpvm-hostdata"],
-              admittedBy: workload.admittedBy,
-            }),
-          );
-          return { body: { value, attestationMode: workload.attestationMode }, headers };
+          return answerRelease(ctx, params.contractId, "contract.token.issued", { sub, aud, admittedBy: workload.admittedBy }, workload, value);
         });
       },
     }),

@@ -11,10 +11,9 @@ import {
 } from "@cleanroom/protocol";
 import { z } from "zod";
 import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
-import { recordGovernanceEvent } from "../../governance/audit-events.js";
 import { checkReleaseRequest, cleanRoomIdentity, verifyWorkload, wrapSecretFor } from "../../governance/secret-release.js";
 import { listSecrets, putSecret } from "../../governance/secrets.js";
-import { ATTESTED_REQUEST_ERRORS, auditingRefusals, SIGNED_REQUEST_ERRORS } from "../attested-requests.js";
+import { answerRelease, ATTESTED_REQUEST_ERRORS, auditingRefusals, SIGNED_REQUEST_ERRORS } from "../attested-requests.js";
 import { CALLER_WRITE_ERRORS, requireActiveCaller } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
@@ -86,15 +85,7 @@ export function secretRoutes(ctx: ServiceContext): RouteDefinition[] {
           const delegate = { type: "secrets", id: params.secretId } as const;
           const workload = verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem, delegate);
           const value = wrapSecretFor(ctx.ledger, ctx.secrets, params.contractId, params.secretId, workload);
-          const { headers } = await durableWrite(ctx.ledger, (tx) =>
-            recordGovernanceEvent(tx, ctx.lifecycle.clock, params.contractId, "contract.secret.released", {
-              secretId: params.secretId,
-              attestationMode: workload.attestationMode,
-              hostData: workload.claims["x-ms-sevsnpvm-hostdata"],
-              admittedBy: workload.admittedBy,
-            }),
-          );
-          return { body: { value, attestationMode: workload.attestationMode }, headers };
+          return answerRelease(ctx, params.contractId, "contract.secret.released", { secretId: params.secretId, admittedBy: workload.admittedBy }, workload, value);
         });
       },
     }),

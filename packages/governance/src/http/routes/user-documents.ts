@@ -15,7 +15,6 @@ import {
   WriteResultSchema,
 } from "@cleanroom/protocol";
 import { z } from "zod";
-import { recordGovernanceEvent } from "../../governance/audit-events.js";
 import {
   acceptedUserDocument,
   approveUserDocument,
@@ -28,7 +27,7 @@ import {
 import { checkReleaseRequest, verifyConsentChecker, verifyWorkload, wrapFor } from "../../governance/secret-release.js";
 import { CALLER_READ_ERRORS, CALLER_WRITE_ERRORS, requireActiveCaller } from "../authorization.js";
 import { durableRead, durableWrite, type ServiceContext } from "../context.js";
-import { ATTESTED_REQUEST_ERRORS, auditingRefusals } from "../attested-requests.js";
+import { answerRelease, ATTESTED_REQUEST_ERRORS, auditingRefusals } from "../attested-requests.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
 const ContractParams = z.object({ contractId: ResourceIdSchema });
@@ -214,15 +213,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
           const workload = verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem);
           const document = acceptedUserDocument(ctx.ledger, params.contractId, params.documentId);
           const value = wrapFor(workload, Buffer.from(JSON.stringify(document), "utf8"));
-          const { headers } = await durableWrite(ctx.ledger, (tx) =>
-            recordGovernanceEvent(tx, clock, params.contractId, "userdocument.released", {
-              documentId: params.documentId,
-              version: document.version,
-              attestationMode: workload.attestationMode,
-              hostData: workload.claims["x-ms-sevsnpvm-hostdata"],
-            }),
-          );
-          return { body: { value, attestationMode: workload.attestationMode }, headers };
+          return answerRelease(ctx, params.contractId, "userdocument.released", { documentId: params.documentId, version: document.version }, workload, value);
         });
       },
     }),
