@@ -12,7 +12,7 @@ import { DelegateClaimsSchema, DelegateListSchema } from "@cleanroom/protocol";
 import { acceptContract, enact, expectAuditedRefusal, governanceEvents, lastTransactionId, NO_TIMED_SIGNATURES, outcome } from "../support/app-fixtures.js";
 import { appRequest, errorCode, type AppResponse } from "../support/app-requests.js";
 import { startConsortium, type Consortium } from "../support/consortium.js";
-import { base64, pssSign, rsaPublicKeyPem, virtualWorkloads, type Workload } from "../support/virtual-workloads.js";
+import { base64, rsaPublicKeyPem, virtualWorkloads, type Workload } from "../support/virtual-workloads.js";
 
 const CONTRACT = "delegating";
 const HOSTDATA = "x-ms-sevsnpvm-hostdata";
@@ -290,7 +290,7 @@ function unknownHostData(): string {
 
 /** The request with `data` re-signed by `signer`, whose key the report does not bind. */
 function withForeignSignature<T extends { data: string; sign: { publicKey: string; signature: string } }>(body: T, signer: Workload): T {
-  return { ...body, sign: { publicKey: base64(signer.publicKeyPem), signature: pssSign(signer.privateKey, Buffer.from(body.data, "base64")) } };
+  return { ...body, sign: { publicKey: base64(signer.publicKeyPem), signature: signer.key.sign(Buffer.from(body.data, "base64")).toString("base64") } };
 }
 
 type SignedBody = ReturnType<Workload["signed"]>;

@@ -8,13 +8,14 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createVirtualPlatform, hostDataOfConfiguration, type VirtualPlatform } from "@cleanroom/attestation";
+import { hostDataOfConfiguration, type VirtualPlatform } from "@cleanroom/attestation";
 import { EventListSchema, RuntimeOptionStatusSchema, SidecarInfoSchema } from "@cleanroom/protocol";
 import { GovernanceLink, type RuntimeSidecar, skrSidecarSource, startRuntimeSidecar, virtualPlatformSource, WorkloadKey, type AttestationSource } from "@cleanroom/runtime";
 import { acceptContract, acceptedDocument, enact, memberActor } from "../support/app-fixtures.js";
 import { appRequest } from "../support/app-requests.js";
 import { startConsortium, type Consortium } from "../support/consortium.js";
 import { repoRoot } from "../support/repo-root.js";
+import { virtualWorkloads } from "../support/virtual-workloads.js";
 
 const CONTRACT = "collab";
 const AGENT_CONFIG = JSON.stringify({ workload: "agent", image: "cleanroom/agent@sha256:1111" });
@@ -48,8 +49,9 @@ let agent: RuntimeSidecar;
 let impostor: RuntimeSidecar;
 
 beforeAll(async () => {
-  platform = await createVirtualPlatform();
-  consortium = await startConsortium({ service: { insecureVirtualAttestation: true, virtualPlatformRoots: [platform.rootCertificatePem] } });
+  const virtual = await virtualWorkloads();
+  platform = virtual.platform;
+  consortium = await startConsortium({ service: virtual.trusting });
   await acceptContract(consortium, CONTRACT);
   await enact(consortium, [
     { name: "set_clean_room_policy", args: { contractId: CONTRACT, type: "add", claims: { "x-ms-sevsnpvm-hostdata": hostDataOfConfiguration(AGENT_CONFIG), "x-ms-sevsnpvm-is-debuggable": false } } },

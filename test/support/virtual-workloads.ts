@@ -1,7 +1,7 @@
-import { constants, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { createVirtualPlatform, hostDataOfConfiguration, type VirtualPlatform } from "@cleanroom/attestation";
-import { unwrapWithRsaKey } from "@cleanroom/crypto";
 import type { GovernanceServiceOptions } from "@cleanroom/governance";
+import { WorkloadKey } from "@cleanroom/runtime";
 
 // Attested workloads for tests: each runs on a virtual SEV-SNP platform with its own host data (what it runs) and
 // its own RSA key bound into its reports, and builds the request bodies the runtime sidecar sends.
@@ -13,16 +13,12 @@ export function rsaPublicKeyPem(): string {
   return generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString();
 }
 
-/** RSA-PSS, SHA-256, salt 32: what the service verifies on signed payloads. */
-export function pssSign(privateKey: KeyObject, data: Uint8Array): string {
-  return sign("sha256", data, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString("base64");
-}
-
 export interface Workload {
   name: string;
   hostData: string;
   publicKeyPem: string;
-  privateKey: KeyObject;
+  /** The key the runtime would hold: it signs payloads and unwraps what is released. */
+  key: WorkloadKey;
   /** Evidence whose report binds `runtimeData` (default: the workload's own key). */
   evidence(runtimeData?: string): { evidence: string; endorsements: string };
   /** `{attestation, encrypt}`: a secret release, token request or document fetch. */
@@ -35,24 +31,24 @@ export interface Workload {
 }
 
 function workload(platform: VirtualPlatform, name: string): Workload {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const publicKeyPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+  const key = WorkloadKey.generate();
+  const { publicKeyPem } = key;
   const hostData = hostDataOfConfiguration(JSON.stringify({ workload: name }));
   const evidence = (runtimeData = publicKeyPem) => platform.attest({ hostData, runtimeData });
   const signedData = (payload: unknown) => {
     const data = Buffer.from(JSON.stringify(payload), "utf8");
-    return { sign: { signature: pssSign(privateKey, data), publicKey: base64(publicKeyPem) }, data: data.toString("base64") };
+    return { sign: { signature: key.sign(data).toString("base64"), publicKey: base64(publicKeyPem) }, data: data.toString("base64") };
   };
   return {
     name,
     hostData,
     publicKeyPem,
-    privateKey,
+    key,
     evidence,
     release: () => ({ attestation: evidence(), encrypt: { publicKey: base64(publicKeyPem) } }),
     signed: (payload) => ({ attestation: evidence(), encrypt: { publicKey: base64(publicKeyPem) }, ...signedData(payload) }),
     event: (payload, timestamp = String(Date.now())) => ({ timestamp, attestation: evidence(), ...signedData(payload) }),
-    unwrap: (value) => unwrapWithRsaKey(privateKey, Buffer.from(value, "base64")),
+    unwrap: (value) => key.unwrap(value),
   };
 }
 

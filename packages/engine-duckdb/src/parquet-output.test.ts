@@ -2,7 +2,7 @@
 // back with DuckDB only with that key, and nothing is left behind when the run does not commit.
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { readParquetWithDuckDb } from "../../parquet-crypto/src/read-back.case.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runJob } from "./engine.js";
 import { EngineError } from "./errors.js";
@@ -17,18 +17,7 @@ afterEach(async () => {
   await ws.cleanup();
 });
 
-async function readParquet(path: string, key?: Uint8Array): Promise<unknown[]> {
-  const instance = await DuckDBInstance.create(":memory:", { autoinstall_known_extensions: "false", autoload_known_extensions: "false" });
-  const connection = await instance.connect();
-  try {
-    if (key) await connection.run(`PRAGMA add_parquet_key('sink', '${Buffer.from(key).toString("base64")}')`);
-    const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${path}'${key ? ", encryption_config = {footer_key: 'sink'}" : ""}) ORDER BY 1`);
-    return reader.getRowObjectsJson();
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const readParquet = (path: string, key?: Uint8Array) => readParquetWithDuckDb(path, key, "*", "ORDER BY 1");
 
 describe("Parquet output", () => {
   const key = randomBytes(32);

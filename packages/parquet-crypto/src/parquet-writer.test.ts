@@ -5,9 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, describe, expect, it } from "vitest";
 import { ParquetInputError, writeParquet } from "./parquet-writer.js";
+import { readParquetWithDuckDb } from "./read-back.case.js";
 
 const work = mkdtempSync(join(tmpdir(), "cleanroom-parquet-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -26,22 +26,8 @@ function csvRows(count: number): string {
   return lines.join("\n") + "\n";
 }
 
-/** Reads with DuckDB as the engine does: key registered, read_parquet with the footer key. */
-async function readWithDuckDb(path: string, key?: Uint8Array): Promise<Array<Record<string, unknown>>> {
-  const instance = await DuckDBInstance.create(":memory:", { autoinstall_known_extensions: "false", autoload_known_extensions: "false" });
-  const connection = await instance.connect();
-  try {
-    if (key) await connection.run(`PRAGMA add_parquet_key('k', '${Buffer.from(key).toString("base64")}')`);
-    const options = key ? ", encryption_config = {footer_key: 'k'}" : "";
-    const reader = await connection.runAndReadAll(
-      `SELECT count(*)::BIGINT AS n, sum(clicks)::BIGINT AS clicks, count(DISTINCT user_hash)::BIGINT AS users, min(day)::VARCHAR AS first FROM read_parquet('${path}'${options})`,
-    );
-    return reader.getRowObjectsJson();
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const SUMMARY = "count(*)::BIGINT AS n, sum(clicks)::BIGINT AS clicks, count(DISTINCT user_hash)::BIGINT AS users, min(day)::VARCHAR AS first";
+const readWithDuckDb = (path: string, key?: Uint8Array) => readParquetWithDuckDb(path, key, SUMMARY);
 
 describe("encrypted Parquet writer", () => {
   const key = randomBytes(32);
