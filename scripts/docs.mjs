@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run docs`: regenerates the reference documents that are derived from code, so they cannot drift:
 // docs/cli.md from the CLI's command tree, docs/openapi/governance.json from the running service's route table and
-// docs/openapi/runtime-sidecar.json from a running runtime sidecar's.
+// docs/openapi/runtime-sidecar.json and docs/openapi/agent.json from a running sidecar's and agent's.
 // Tests fail when the committed copies are stale.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:https";
@@ -48,6 +48,30 @@ try {
     log("wrote docs/openapi/runtime-sidecar.json");
   } finally {
     await sidecar.close();
+  }
+  // The agent, likewise, only serves its document here.
+  const { startAgent, governancePortOf } = await import("@cleanroom/agent");
+  const agentDir = mkdtempSync(join(tmpdir(), "cleanroom-docs-agent-"));
+  const agent = await startAgent({
+    contractId: "docs",
+    governance: governancePortOf(link),
+    workDirectory: agentDir,
+    attestation: { mode: "replayed-test-vector", hostData: "docs" },
+    governanceUrl: service.url,
+  });
+  try {
+    const document = await new Promise((resolve, reject) => {
+      get(`${agent.url}/openapi.json`, { ca: agent.certificatePem }, (res) => {
+        let text = "";
+        res.on("data", (chunk) => (text += chunk));
+        res.on("end", () => resolve(JSON.parse(text)));
+      }).on("error", reject);
+    });
+    writeFileSync(join(root, "docs", "openapi", "agent.json"), JSON.stringify(document, null, 2) + "\n");
+    log("wrote docs/openapi/agent.json");
+  } finally {
+    await agent.close();
+    rmSync(agentDir, { recursive: true, force: true });
   }
 } finally {
   await service.close();

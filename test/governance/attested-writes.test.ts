@@ -224,6 +224,13 @@ describe("accepted user documents fetched by attested clean rooms (52)", () => {
       labels: {},
       approvers: approversOf(memberActor(m0()), memberActor(consortium.members[1]!)),
       state: "Accepted",
+      // The owner and every ballot: the clean room checks the dataset owners' approvals itself (reference §2.5).
+      proposerId: m0().id,
+      proposerIdType: "member",
+      finalVotes: [
+        { approverId: m0().id, ballot: "accepted" },
+        { approverId: consortium.members[1]!.id, ballot: "accepted" },
+      ],
     });
     expect((await governanceEvents(consortium, CONTRACT)).at(-1)?.data).toMatchObject({
       type: "userdocument.released",

@@ -8,7 +8,8 @@
 // - contract PUT and execution consent: Active members only;
 // - user document PUT, secret PUT and event PUT: Active members and users — or, presenting no credentials at all, an
 //   attested clean room (a request without attestation gets AttestationMissing);
-// - secret release, tokens, delegate changes and accepted-document fetches: anonymous and attested, whoever calls;
+// - secret release, tokens, delegate changes, accepted-document fetches, approval statuses and caller checks:
+//   anonymous and attested, whoever calls;
 // - approvals and user document runtime options: the document's approvers (who must be Active if members);
 // - accepting a user invitation: a bearer token only (the invitee's oid need not be registered); a certificate,
 //   even a member's, is not an invitee (401). The cells' invitation requires the JWT users' tenant.
@@ -109,6 +110,8 @@ const EXPECTED: Record<string, Row> = {
   "POST /app/contracts/{contractId}/userdocuments/{documentId}/runtimeoptions/{option}/enable":   row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   NOT_APPROVER),
   "POST /app/contracts/{contractId}/userdocuments/{documentId}/runtimeoptions/{option}/disable":  row(UNAUTHENTICATED, UNAUTHENTICATED, NOT_ACTIVE,    OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   NOT_APPROVER),
   "POST /app/contracts/{contractId}/userdocuments/accepted/{documentId}":                         row(NO_ATTESTATION,  NO_ATTESTATION,  NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION),
+  "POST /app/contracts/{contractId}/userdocuments/{documentId}/approvalstatus":                   row(NO_ATTESTATION,  NO_ATTESTATION,  NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION),
+  "POST /app/contracts/{contractId}/callers/status":                                              row(NO_ATTESTATION,  NO_ATTESTATION,  NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION, NO_ATTESTATION),
   "GET /app/contracts/{contractId}/events":                                                       row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
   "PUT /app/contracts/{contractId}/events":                                                       row(NO_ATTESTATION,  UNAUTHENTICATED, NOT_ACTIVE,    NO_CONTENT,  NO_CONTENT,  NO_CONTENT,  OTHER_TENANT,  UNREGISTERED,   NO_CONTENT),
   "GET /app/users/identities":                                                                    row(UNAUTHENTICATED, UNAUTHENTICATED, OK,            OK,          OK,          OK,          OTHER_TENANT,  UNREGISTERED,   OK),
@@ -254,6 +257,8 @@ const REQUESTS: Record<string, (column: Column) => Promise<CellRequest> | CellRe
     path: documentPath(CONTRACT, DOCUMENT, "/runtimeoptions/telemetry/disable"),
   }),
   "POST /app/contracts/{contractId}/userdocuments/accepted/{documentId}": () => ({ method: "POST", path: documentPath(CONTRACT, "accepted", `/${DOCUMENT}`), body: {} }),
+  "POST /app/contracts/{contractId}/userdocuments/{documentId}/approvalstatus": () => ({ method: "POST", path: documentPath(CONTRACT, DOCUMENT, "/approvalstatus"), body: {} }),
+  "POST /app/contracts/{contractId}/callers/status": () => ({ method: "POST", path: contractPath("/callers/status"), body: {} }),
   "GET /app/contracts/{contractId}/events": () => ({ method: "GET", path: contractPath("/events?scope=matrix&from_seqno=1") }),
   "PUT /app/contracts/{contractId}/events": (column) => ({ method: "PUT", path: contractPath(`/events?scope=matrix&id=${fresh(column)}`), body: { data: { by: column } } }),
   "GET /app/users/identities": () => ({ method: "GET", path: "/app/users/identities" }),

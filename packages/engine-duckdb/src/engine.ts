@@ -38,11 +38,13 @@ function inputLocation(input: JobInput): string {
 }
 
 /** Loads the inputs concurrently, each on its own connection, as the reference does; returns the rows read. */
-async function loadInputs(instance: DuckDBInstance, inputs: readonly JobInput[], events: EventSink): Promise<number> {
+async function loadInputs(instance: DuckDBInstance, job: EngineJob, events: EventSink): Promise<number> {
+  const { inputs } = job;
+  const range = { start_date: job.partitionRange?.startDate ?? "NA", end_date: job.partitionRange?.endDate ?? "NA" };
   const outcomes = await Promise.allSettled(
     inputs.map(async (input) => {
       const path = inputLocation(input);
-      events.operational("DATASET_LOAD_STARTED", { dataset_name: input.datasetName, dataset_path: path, start_date: "NA", end_date: "NA" });
+      events.operational("DATASET_LOAD_STARTED", { dataset_name: input.datasetName, dataset_path: path, ...range });
       const connection = await instance.connect();
       try {
         const rows = await loadInput(connection, input);
@@ -130,7 +132,7 @@ export async function runJob(job: EngineJob, options: RunOptions): Promise<RunRe
       planned.push({ number: index + 1, segment, statement: await guard.check(segment.statement, `segment ${index + 1}`) });
     }
     const steps = planSteps(planned);
-    const rowsRead = await loadInputs(instance, job.inputs, events);
+    const rowsRead = await loadInputs(instance, job, events);
     await sealInstance(control);
     await runSteps(instance, steps, events);
     const { rowsWritten, location } = await writeOutput(control, job, options, events);

@@ -45,6 +45,8 @@ export interface EngineJob {
   readonly segments: readonly Segment[];
   readonly output: JobOutput;
   readonly limits: JobLimits;
+  /** The run's partition range, for the load events only: the caller already chose each input's files by it. */
+  readonly partitionRange?: { readonly startDate: string; readonly endDate: string };
 }
 
 /** Names the engine uses for its own tables; a job may not claim them. */

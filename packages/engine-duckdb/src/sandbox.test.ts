@@ -117,6 +117,29 @@ describe("the sandbox beneath the guard", () => {
   });
 });
 
+describe("memory", () => {
+  it("holds a job to its memory limit and spills to its temp directory beyond it", async () => {
+    const spill = join(ws.dir, "spill-limit");
+    const instance = await createJobInstance({ memoryLimit: "128MB", tempDirectory: spill, threads: 2 });
+    const connection = await instance.connect();
+    try {
+      const setting = (name: string) => connection.runAndReadAll(`SELECT current_setting('${name}')`).then((r) => r.getRowsJS()[0]![0] as string);
+      expect(await setting("memory_limit")).toBe("122.0 MiB");
+      expect(await setting("temp_directory")).toBe(spill);
+      // About 600 MB of strings, kept and sorted: far beyond the limit, so this completes only by spilling.
+      await connection.run("CREATE TABLE big AS SELECT md5(range::VARCHAR) || md5((range + 1)::VARCHAR) AS s FROM range(5000000)");
+      await connection.run("CREATE TABLE sorted AS SELECT s FROM big ORDER BY s");
+      expect(Number((await connection.runAndReadAll("SELECT count(*) FROM sorted")).getRowsJS()[0]![0])).toBe(5_000_000);
+      const [inMemory, spilled] = (await connection.runAndReadAll("SELECT sum(memory_usage_bytes), sum(temporary_storage_bytes) FROM duckdb_memory()")).getRowsJS()[0]!;
+      expect(Number(inMemory)).toBeLessThan(128 * 1024 * 1024);
+      expect(Number(spilled)).toBeGreaterThan(256 * 1024 * 1024);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  }, 120_000);
+});
+
 describe("parseCreatePrefix", () => {
   it("reads the CREATE forms of the reference and nothing else", () => {
     expect(parseCreatePrefix("create or replace temporary view \"My \"\"View\"\" \" as select 1")).toMatchObject({

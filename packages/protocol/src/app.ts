@@ -326,6 +326,10 @@ export const ApprovalSchema = z.object({
 });
 export type Approval = z.infer<typeof ApprovalSchema>;
 
+/** One approver's decision on a closed (Accepted or Rejected) document, in the reference's ballot form. */
+export const FinalVoteSchema = z.object({ approverId: z.string(), ballot: z.enum(["accepted", "rejected"]) });
+export type FinalVote = z.infer<typeof FinalVoteSchema>;
+
 export const UserDocumentSchema = z.object({
   id: ResourceIdSchema,
   contractId: ResourceIdSchema,
@@ -343,7 +347,7 @@ export const UserDocumentSchema = z.object({
   proposerId: z.string(),
   proposerIdType: ApproverIdTypeSchema,
   /** Accepted or Rejected: every approval as the reference's ballot list. */
-  finalVotes: z.array(z.object({ approverId: z.string(), ballot: z.enum(["accepted", "rejected"]) })).optional(),
+  finalVotes: z.array(FinalVoteSchema).optional(),
 });
 export type UserDocument = z.infer<typeof UserDocumentSchema>;
 
@@ -354,7 +358,8 @@ export type UserDocumentList = z.infer<typeof UserDocumentListSchema>;
 
 /**
  * What `POST /app/contracts/{c}/userdocuments/accepted/{d}` wraps (as JSON) to an attested workload: the accepted
- * document's content and who approved it.
+ * document's content, its owner (`proposerId`) and who approved it (`finalVotes`), so that the clean room can check
+ * for itself that every dataset owner approved a query (reference §2.5) rather than trust the computed approvers.
  */
 export const AcceptedUserDocumentSchema = z.object({
   id: ResourceIdSchema,
@@ -364,8 +369,31 @@ export const AcceptedUserDocumentSchema = z.object({
   labels: LabelsSchema,
   approvers: z.array(ApproverSchema),
   state: z.literal("Accepted"),
+  proposerId: UserDocumentSchema.shape.proposerId,
+  proposerIdType: UserDocumentSchema.shape.proposerIdType,
+  /** Required here: an Accepted document always has them, and a clean room must fail closed without them. */
+  finalVotes: z.array(FinalVoteSchema),
 });
 export type AcceptedUserDocument = z.infer<typeof AcceptedUserDocumentSchema>;
+
+/**
+ * What `POST /app/contracts/{c}/userdocuments/{d}/approvalstatus` answers an attested workload, in any state: who
+ * must approve, who did, and who has not yet, without the document's data. A clean room uses it to say which owners
+ * have not approved a query that is not Accepted yet.
+ */
+export const UserDocumentApprovalStatusSchema = UserDocumentSchema.pick({
+  id: true,
+  contractId: true,
+  version: true,
+  state: true,
+  labels: true,
+  approvers: true,
+  approvals: true,
+  pendingApprovers: true,
+  proposerId: true,
+  proposerIdType: true,
+});
+export type UserDocumentApprovalStatus = z.infer<typeof UserDocumentApprovalStatusSchema>;
 
 /** Document ids that cannot be used: `accepted` would make `…/userdocuments/accepted/approval` ambiguous. */
 export const RESERVED_USER_DOCUMENT_IDS = ["accepted"] as const;
@@ -469,6 +497,7 @@ export const GOVERNANCE_EVENT_TYPES = [
   "contract.delegate.changed",
   "contract.delegate.denied",
   "contract.event.denied",
+  "contract.callerstatus.denied",
   "contract.consent.changed",
   "userdocument.approved",
   "userdocument.rejected",
@@ -513,6 +542,24 @@ export const CallerStatusSchema = z.object({
   tenantId: z.string().optional(),
 });
 export type CallerStatus = z.infer<typeof CallerStatusSchema>;
+
+/**
+ * `POST /app/contracts/{contractId}/callers/status` by an attested clean room: is the holder of this TLS client
+ * certificate an active member or certificate user? Signed like an attested event (the evidence binds
+ * `sign.publicKey`, which signs the decoded `data`), so only the admitted workload can ask. Fields are optional only
+ * so that their absence gets the codes of every signed request (AttestationMissing, SignatureMissing, DataMissing).
+ */
+export const CallerCheckBodySchema = z.strictObject({
+  attestation: z.unknown().optional(),
+  platform: z.string().max(32).optional(),
+  sign: SignSchema.optional(),
+  data: z.string().optional(),
+});
+export type CallerCheckBody = z.infer<typeof CallerCheckBodySchema>;
+
+/** The signed `data` of a caller check: the PEM of the certificate the clean room's caller presented. */
+export const CallerCheckRequestSchema = z.strictObject({ certificate: z.string().min(1).max(65_536) });
+export type CallerCheckRequest = z.infer<typeof CallerCheckRequestSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // User invitations (reference §2.8, §3.6): the consortium invites a user by the claims its token must carry; the

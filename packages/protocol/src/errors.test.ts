@@ -15,7 +15,7 @@ describe("error catalogue", () => {
 
   it("uses client-error statuses for everything a request can get wrong", () => {
     // Failures of the service itself or of what it depends on (the runtime sidecar's platform and upstream) are 5xx.
-    const serverSide = new Set(["InternalError", "ServiceUnavailable", "AttestationUnavailable", "GovernanceUnavailable", "UnwrapFailed"]);
+    const serverSide = new Set(["InternalError", "ServiceUnavailable", "AttestationUnavailable", "GovernanceUnavailable", "UnwrapFailed", "StorageUnreachable"]);
     for (const [code, entry] of Object.entries(ERROR_CATALOGUE)) {
       if (serverSide.has(code)) {
         expect(entry.status, code).toBeGreaterThanOrEqual(500);

@@ -54,6 +54,10 @@ export const ERROR_CATALOGUE = {
   CallerNotAuthorized: { status: 403, description: "The JWT is valid but its `oid` is not a registered user identity." },
   CallerTenantNotAuthorized: { status: 403, description: "The JWT's `tid` is not the tenant the user identity was registered with." },
   MemberOnly: { status: 403, description: "Only consortium members may call this endpoint." },
+  CertificateNotRegistered: {
+    status: 403,
+    description: "A clean room's caller check: the certificate is not that of a registered member or certificate user.",
+  },
 
   // Contracts (reference §2.1, §3.1, §3.3)
   DataMissing: { status: 400, description: "The request body has no `data`." },
@@ -154,6 +158,25 @@ export const ERROR_CATALOGUE = {
   InvalidTransactionId: { status: 400, description: "A transaction id must have the form <view>.<seqno>." },
   TransactionNotFound: { status: 404, description: "No committed transaction has this id." },
   TransactionInvalid: { status: 404, description: "This transaction id can never be committed (it belongs to a lost view)." },
+
+  // The clean-room agent (reference upstream-spark-analytics.md §2.5, §3.2): run-time checks and runs
+  InvalidDateRange: { status: 400, description: "`startDate` and `endDate` must be given together, and the start must not be after the end." },
+  InvalidDateFormat: { status: 400, description: "A partition date is not `YYYY-MM-DD` (a time part, if any, must be midnight UTC)." },
+  QueryNotFound: { status: 404, description: "The contract has no query document with this id (`type: query`)." },
+  QueryNotAccepted: { status: 400, description: "The query is not Accepted, and no owner approval is missing: it was rejected or is not proposed yet." },
+  QueryMissingApprovalsFromDatasetOwners: { status: 400, description: "The owners of some inputs (or of the sink) have not approved the query's accepted version." },
+  DatasetMissing: { status: 400, description: "A query input names a dataset that is not an Accepted `type: dataset` document." },
+  DatasinkMissing: { status: 400, description: "The query's output names a sink that is not an Accepted `type: datasink` document." },
+  QueryBindingStale: { status: 409, description: "An input or the sink has been accepted in a newer version than the one the query's approvers approved." },
+  UserDocumentRuntimeOptionDisabled: { status: 400, description: "An approver has disabled execution consent on the query, an input or the sink." },
+  ContractDisabled: { status: 400, description: "A member has disabled execution consent on the contract." },
+  RunIdInUse: { status: 409, description: "The runId was already used by a run of another query." },
+  RunNotFound: { status: 404, description: "The agent has no run with this id." },
+  StorageUnreachable: { status: 502, description: "A dataset's or sink's storage could not be reached." },
+  StorageAccessDenied: { status: 403, description: "A dataset's or sink's storage refused the clean room's credentials." },
+  StorageNotFound: { status: 404, description: "A dataset's folder, container or bucket does not exist." },
+  StorageCredentialsInvalid: { status: 400, description: "A released storage credential does not have the shape its location needs." },
+  JobResolutionFailed: { status: 400, description: "A dry run could not resolve the job (a store, a key or a listing failed); the message names the cause." },
 
   // Runtime sidecar (the workload's localhost API)
   AttestationUnavailable: { status: 503, description: "The runtime could not obtain the workload's attestation from its platform." },

@@ -6,3 +6,5 @@ export * from "./policy-claims.js";
 export * from "./runtime.js";
 export * from "./analytics.js";
 export * from "./validation.js";
+export * from "./agent.js";
+export * from "./openapi.js";

@@ -4,10 +4,9 @@ import { z } from "zod";
 import { ServiceError } from "@cleanroom/governance-client";
 import {
   ApiError,
-  ERROR_CATALOGUE,
-  type ErrorCode,
   parseOrThrow,
-  toJsonSchema as jsonSchema,
+  renderOpenApi,
+  type DocumentedRoute,
   SidecarConsentResponseSchema,
   SidecarEventRequestSchema,
   SidecarInfoSchema,
@@ -42,14 +41,7 @@ const OptionParams = z.strictObject({ option: z.enum(["execution", "logging", "t
 const DocumentParams = z.strictObject({ documentId: Name });
 const DocumentOptionParams = z.strictObject({ documentId: Name, option: z.enum(["execution", "telemetry"]) });
 
-interface SidecarRoute {
-  method: "GET" | "POST" | "PUT";
-  path: string;
-  summary: string;
-  params?: z.ZodObject;
-  body?: z.ZodType;
-  response: { status: number; schema?: z.ZodType };
-  errors: readonly ErrorCode[];
+interface SidecarRoute extends DocumentedRoute {
   handler(input: { params: Record<string, string>; body: unknown }): Promise<unknown>;
 }
 
@@ -139,40 +131,15 @@ function routes(options: RuntimeSidecarOptions): SidecarRoute[] {
 
 /** The OpenAPI 3.1 document of the sidecar, from the same route list that serves the requests. */
 function openApi(list: readonly SidecarRoute[]): unknown {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of list) {
-    const errors = Object.fromEntries(
-      [...new Set(route.errors.map((code) => ERROR_CATALOGUE[code].status))].map((status) => [
-        String(status),
-        { description: `Error codes: ${route.errors.filter((code) => ERROR_CATALOGUE[code].status === status).join(", ")}.` },
-      ]),
-    );
-    paths[route.path] = {
-      ...paths[route.path],
-      [route.method.toLowerCase()]: {
-        summary: route.summary,
-        ...(route.params ? { parameters: Object.keys(route.params.shape).map((name) => ({ name, in: "path", required: true, schema: { type: "string" } })) } : {}),
-        ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.body) } } } } : {}),
-        responses: {
-          [String(route.response.status)]: {
-            description: "Success.",
-            ...(route.response.schema ? { content: { "application/json": { schema: jsonSchema(route.response.schema) } } } : {}),
-          },
-          ...errors,
-          default: { description: "Errors of the governance service, passed through with their status and code: `{error: {code, message}}`." },
-        },
-      },
-    };
-  }
-  return {
-    openapi: "3.1.0",
-    info: {
+  return renderOpenApi(
+    {
       title: "Cleanroom runtime sidecar",
       version: "0.1.0",
       description: "The localhost API of a confidential workload: secrets, ID tokens, consent, documents and signed events, through the governance service's attested endpoints.",
     },
-    paths,
-  };
+    list,
+    { defaultResponse: "Errors of the governance service, passed through with their status and code: `{error: {code, message}}`." },
+  );
 }
 
 const toRouterPath = (path: string): string => path.replace(/\{(\w+)\}/g, ":$1");

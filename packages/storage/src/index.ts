@@ -1,1 +1,10 @@
-export {};
+export { StorageError, type StorageErrorCode } from "./errors.js";
+export type { ConnectionOptions, ObjectStore, StoredObject, StoreOptions, WriteOptions } from "./object-store.js";
+export { MAX_KEY_BYTES, validateKey, validatePrefix } from "./object-keys.js";
+export { parseSecretCredentials, resolveCredentials, type CredentialSource, type ResolvedCredentials } from "./credentials.js";
+export { openStore } from "./open-store.js";
+export { LocalStore } from "./local-store.js";
+export { AzureBlobStore, azureBlobUrl, type AzureBlobLocation } from "./azure-blob-store.js";
+export { S3Store, s3Url, type S3Location } from "./s3-store.js";
+export { datasetObjects, daysInRange, MAX_PARTITION_DAYS } from "./partitions.js";
+export { downloadToFile } from "./download.js";

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { certificateId } from "@cleanroom/crypto";
+import { certificateId, parseCertificate } from "@cleanroom/crypto";
 import type { StateReader } from "@cleanroom/ledger";
 import { ApiError, type ErrorCode, type Identity } from "@cleanroom/protocol";
 import { getMember, getUser } from "../state/members.js";
@@ -48,6 +48,22 @@ export function certificateIdentity(state: StateReader, id: string): Identity | 
   const user = getUser(state, id);
   if (user) return { kind: "user", id: user.userId, data: user.userData, authenticatedBy: "certificate", ...tenantOf(user.userData) };
   return undefined;
+}
+
+/**
+ * The registered member (any status) or certificate user holding the certificate in `pem`, as a TLS client
+ * presenting it would be authenticated: its id is the same SHA-256 of the DER (`certificateId`, which
+ * `parseCertificate` applies). Exactly one PEM certificate, else InvalidInput: a bundle must not be taken for its
+ * first certificate.
+ */
+export function certificatePemIdentity(state: StateReader, pem: string): { id: string; identity: Identity | undefined } {
+  let id: string;
+  try {
+    id = parseCertificate(pem).id;
+  } catch (error) {
+    throw new ApiError("InvalidInput", `The certificate is not one PEM X.509 certificate: ${(error as Error).message}`);
+  }
+  return { id, identity: certificateIdentity(state, id) };
 }
 
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, RFC 7235); 401 for any other. */

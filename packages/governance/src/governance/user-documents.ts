@@ -11,6 +11,7 @@ import {
   type RuntimeOptionAction,
   type RuntimeOptionStatus,
   type UserDocument,
+  type UserDocumentApprovalStatus,
   type UserDocumentRuntimeOption,
   type UserDocumentState,
 } from "@cleanroom/protocol";
@@ -84,18 +85,36 @@ function inOtherContract(state: StateReader, contractId: string, documentId: str
   return found;
 }
 
-/**
- * What an attested workload of the contract may fetch (reference §2.6): an Accepted document's content and who
- * approved it. A document not (yet) accepted is not found; one of another contract is ContractIdMismatch.
- */
-export function acceptedUserDocument(state: StateReader, contractId: string, documentId: string): AcceptedUserDocument {
+/** The document as an attested workload of the contract asks for it: one of another contract is ContractIdMismatch. */
+function documentForWorkload(state: StateReader, contractId: string, documentId: string): UserDocument | undefined {
   const view = userDocumentView(state, contractId, documentId);
   if (view === undefined && inOtherContract(state, contractId, documentId)) {
     throw new ApiError("ContractIdMismatch", `Document ${documentId} is not a document of contract ${contractId}.`);
   }
+  return view;
+}
+
+/**
+ * What an attested workload of the contract may fetch (reference §2.6): an Accepted document's content, its owner and
+ * who approved it. A document not (yet) accepted is not found; one of another contract is ContractIdMismatch.
+ */
+export function acceptedUserDocument(state: StateReader, contractId: string, documentId: string): AcceptedUserDocument {
+  const view = documentForWorkload(state, contractId, documentId);
   if (view?.state !== "Accepted") throw new ApiError("UserDocumentNotFound", `Contract ${contractId} has no accepted user document ${documentId}.`);
-  const { id, version, data, labels, approvers } = view;
-  return { id, contractId, version, data, labels, approvers, state: "Accepted" };
+  const { id, version, data, labels, approvers, proposerId, proposerIdType, finalVotes = [] } = view;
+  return { id, contractId, version, data, labels, approvers, state: "Accepted", proposerId, proposerIdType, finalVotes };
+}
+
+/**
+ * Where a document of the contract stands in its approval, in any state, without its data: what a clean room needs
+ * to name the owners who have not approved a query yet. Unknown is UserDocumentNotFound; another contract's is
+ * ContractIdMismatch.
+ */
+export function userDocumentApprovalStatus(state: StateReader, contractId: string, documentId: string): UserDocumentApprovalStatus {
+  const view = documentForWorkload(state, contractId, documentId);
+  if (view === undefined) throw new ApiError("UserDocumentNotFound", `Contract ${contractId} has no user document ${documentId}.`);
+  const { id, version, labels, approvers, approvals, pendingApprovers, proposerId, proposerIdType } = view;
+  return { id, contractId, version, state: view.state, labels, approvers, approvals, pendingApprovers, proposerId, proposerIdType };
 }
 
 /** The documents of a contract matching every label pair. */

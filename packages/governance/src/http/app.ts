@@ -4,6 +4,7 @@ import type { TLSSocket } from "node:tls";
 import { authenticateBearer, authenticateCaller, peerCertificateId } from "../auth/client-certificates.js";
 import type { ServiceContext } from "./context.js";
 import { buildOpenApi } from "./openapi.js";
+import { callerRoutes } from "./routes/callers.js";
 import { contractRoutes } from "./routes/contracts.js";
 import { delegateRoutes } from "./routes/delegates.js";
 import { eventRoutes } from "./routes/events.js";
@@ -98,6 +99,7 @@ export function buildApp(ctx: ServiceContext, options: AppOptions): { app: Fasti
     ...proposalRoutes(ctx),
     ...memberRoutes(ctx),
     ...userRoutes(ctx),
+    ...callerRoutes(ctx),
     ...userInvitationRoutes(ctx),
     ...contractRoutes(ctx),
     ...delegateRoutes(ctx),

@@ -1,5 +1,6 @@
-import { ApiError, type ErrorCode, type Identity } from "@cleanroom/protocol";
-import { CALLER_AUTH_ERRORS } from "../auth/client-certificates.js";
+import type { StateReader } from "@cleanroom/ledger";
+import { ApiError, type CallerStatus, type ErrorCode, type Identity } from "@cleanroom/protocol";
+import { CALLER_AUTH_ERRORS, certificatePemIdentity } from "../auth/client-certificates.js";
 
 /** Errors of a read by a member or user, before the endpoint's own. */
 export const CALLER_READ_ERRORS: readonly ErrorCode[] = [...CALLER_AUTH_ERRORS, "InvalidParameter"];
@@ -29,4 +30,26 @@ export function requireActiveMember(caller: Identity | undefined): Identity {
   const identity = requireCaller(caller);
   if (identity.kind !== "member") throw new ApiError("MemberOnly", "Only consortium members may call this endpoint.");
   return requireActiveCaller(identity);
+}
+
+/** Who the service takes an authenticated identity to be: the answer of every caller status check. */
+export function callerStatus(identity: Identity): CallerStatus {
+  return {
+    active: true,
+    kind: identity.kind,
+    id: identity.id,
+    authenticatedBy: identity.authenticatedBy,
+    ...(identity.tenantId !== undefined ? { tenantId: identity.tenantId } : {}),
+  };
+}
+
+/**
+ * A clean room's check of the TLS client certificate its caller presented: active exactly when the service would
+ * let a TLS client with that certificate act (an Active member or a certificate user). Otherwise 403:
+ * CertificateNotRegistered, or MemberNotActive for a member who has not acknowledged.
+ */
+export function certificateCallerStatus(state: StateReader, certificatePem: string): CallerStatus {
+  const { id, identity } = certificatePemIdentity(state, certificatePem);
+  if (!identity) throw new ApiError("CertificateNotRegistered", `The certificate ${id} is not registered as a member or user.`);
+  return callerStatus(requireActiveCaller(identity));
 }

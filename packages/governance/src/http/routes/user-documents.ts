@@ -9,6 +9,7 @@ import {
   ResourceIdSchema,
   RuntimeOptionStatusSchema,
   TX_ID_HEADER,
+  UserDocumentApprovalStatusSchema,
   UserDocumentListSchema,
   UserDocumentRuntimeOptionSchema,
   UserDocumentSchema,
@@ -21,6 +22,7 @@ import {
   listUserDocuments,
   putUserDocument,
   setUserDocumentRuntimeOption,
+  userDocumentApprovalStatus,
   userDocumentRuntimeOptionStatus,
   userDocumentView,
 } from "../../governance/user-documents.js";
@@ -200,7 +202,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       path: `${BASE}/accepted/{documentId}`,
       summary: "Release an accepted user document to an attested workload",
       description:
-        "Anonymous but attested, with the body of a secret release (`attestation`, `encrypt.publicKey`, `platform?`): the SEV-SNP evidence must bind `encrypt.publicKey` and satisfy the contract's clean-room policy. Returns the JSON of the accepted document (`id, contractId, version, data, labels, approvers, state`) wrapped to that key. A document that is not Accepted is not found; another contract's document is ContractIdMismatch. Releases and refusals are audited (`userdocument.released` / `userdocument.denied`).",
+        "Anonymous but attested, with the body of a secret release (`attestation`, `encrypt.publicKey`, `platform?`): the SEV-SNP evidence must bind `encrypt.publicKey` and satisfy the contract's clean-room policy. Returns the JSON of the accepted document (`id, contractId, version, data, labels, approvers, state, proposerId, proposerIdType, finalVotes`: its owner and every approver's ballot, so the clean room can check for itself that each dataset owner approved a query) wrapped to that key. A document that is not Accepted is not found; another contract's document is ContractIdMismatch. Releases and refusals are audited (`userdocument.released` / `userdocument.denied`).",
       tag: "User documents",
       auth: "none",
       params: DocumentParams,
@@ -215,6 +217,32 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
           const value = wrapFor(workload, Buffer.from(JSON.stringify(document), "utf8"));
           return answerRelease(ctx, params.contractId, "userdocument.released", { documentId: params.documentId, version: document.version }, workload, value);
         });
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      // `…/accepted/approvalstatus` is the fetch of an accepted document named `approvalstatus`: the router prefers
+      // the literal segment, and no document can be named `accepted` (RESERVED_USER_DOCUMENT_IDS).
+      path: `${BASE}/{documentId}/approvalstatus`,
+      summary: "Show a user document's approval status to an attested workload",
+      description:
+        "Anonymous but attested, with the body of an accepted-document fetch (`attestation`, `encrypt.publicKey`, `platform?`): the SEV-SNP evidence must bind `encrypt.publicKey` and satisfy the contract's clean-room policy. Returns, for a document in any state, `id, contractId, version, state, labels, approvers, approvals, pendingApprovers, proposerId, proposerIdType` as plain JSON — never its `data` — so a clean room can say which owners have not approved a query yet. Unknown documents are UserDocumentNotFound; another contract's document is ContractIdMismatch. Refusals are audited (`userdocument.denied` with `read: approvalstatus`); answers are not.",
+      tag: "User documents",
+      auth: "none",
+      params: DocumentParams,
+      body: ReleaseSecretBodySchema,
+      response: { status: 200, description: "The document's approval status.", schema: UserDocumentApprovalStatusSchema },
+      errors: ["InvalidParameter", "InvalidInput", "MalformedJson", "RequestTooLarge", ...ATTESTED_REQUEST_ERRORS, "ContractIdMismatch", "UserDocumentNotFound"],
+      async handler({ params, body }) {
+        const { attestation, publicKeyPem } = checkReleaseRequest(body);
+        const audited = { documentId: params.documentId, read: "approvalstatus" };
+        // Successful reads are not audited: nothing confidential is released (members and users read the same through
+        // GET …/{documentId}), and a clean room asks before every run, which would add a ledger write to each.
+        const status = await auditingRefusals(ctx, params.contractId, "userdocument.denied", audited, () => {
+          verifyWorkload(ctx.ledger, ctx.attestation, params.contractId, attestation, publicKeyPem);
+          return Promise.resolve(userDocumentApprovalStatus(ctx.ledger, params.contractId, params.documentId));
+        });
+        return { body: status, headers: await durableRead(ctx.ledger) };
       },
     }),
   ];

@@ -2,6 +2,7 @@ import { ApiError, CallerStatusSchema, JwtIssuerListSchema, UserIdentityListSche
 import { z } from "zod";
 import { CALLER_AUTH_ERRORS } from "../../auth/client-certificates.js";
 import { getUserIdentity, listJwtIssuers, listUserIdentities } from "../../state/user-identities.js";
+import { callerStatus } from "../authorization.js";
 import { durableRead, type ServiceContext } from "../context.js";
 import { defineRoute, type RouteDefinition } from "../route-table.js";
 
@@ -55,14 +56,7 @@ export function userRoutes(ctx: ServiceContext): RouteDefinition[] {
       errors: CALLER_AUTH_ERRORS,
       async handler({ caller }) {
         if (!caller) throw new ApiError("InvalidAuthenticationInfo", "The caller is not authenticated.");
-        const body = {
-          active: true,
-          kind: caller.kind,
-          id: caller.id,
-          authenticatedBy: caller.authenticatedBy,
-          ...(caller.tenantId !== undefined ? { tenantId: caller.tenantId } : {}),
-        };
-        return { body, headers: await durableRead(ctx.ledger) };
+        return { body: callerStatus(caller), headers: await durableRead(ctx.ledger) };
       },
     }),
     defineRoute({

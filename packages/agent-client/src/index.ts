@@ -1,0 +1,1 @@
+export { AgentClient, type AgentClientOptions, type WaitOptions } from "./agent-client.js";
