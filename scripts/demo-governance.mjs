@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run demo`: installs and builds, starts a governance service, and walks a three-member consortium through
+// `npm run demo:governance`: installs and builds, starts a governance service, and walks a three-member consortium through
 // adding a fourth member by proposal and vote, a contract decided by its required members, a user document approved
 // Draft → Proposed → Accepted, runtime consent and the audit log, then checks a receipt and the whole ledger offline.
 // Every step runs the real `cleanroom` CLI, printed before it runs.
@@ -13,7 +13,7 @@ import { cacheDir, root } from "./lib.mjs";
 installNodeDependencies();
 build();
 
-const work = join(cacheDir, "demo");
+const work = join(cacheDir, "demo-governance");
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 const cli = join(root, "packages", "cli", "dist", "bin.js");

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import type { AgentClient } from "@cleanroom/agent-client";
 import type { GovernanceClient } from "@cleanroom/governance-client";
 import { parseCertificate } from "@cleanroom/crypto";
 import { Printer, type CliIo, type OutputFormat } from "./io.js";
@@ -12,7 +13,7 @@ export class CommandContext {
   /** Set by commands whose outcome is a verdict (e.g. verification failed) rather than an error. */
   exitCode = 0;
   private readonly profileName: string | undefined;
-  private openClients: GovernanceClient[] = [];
+  private openClients: Array<GovernanceClient | AgentClient> = [];
 
   constructor(
     readonly io: CliIo,
@@ -50,6 +51,31 @@ export class CommandContext {
     const client = new GovernanceClient({
       url: profile.serviceUrl,
       serviceCertificatePem: readFileSync(profile.serviceCertificate, "utf8"),
+      ...(profile.certificate ? { certificatePem: readFileSync(profile.certificate, "utf8") } : {}),
+      ...(profile.privateKey ? { privateKeyPem: readFileSync(profile.privateKey, "utf8") } : {}),
+      ...(token !== undefined ? { token } : {}),
+    });
+    this.openClients.push(client);
+    return client;
+  }
+
+  /** Whether the selected profile names an agent (`profile create|set-agent --agent-url --agent-cert`). */
+  hasAgent(): boolean {
+    const { profile } = this.profile();
+    return profile.agentUrl !== undefined && profile.agentCertificate !== undefined;
+  }
+
+  /** A client of the profile's agent, with the same identity (certificate and key, or token) as the governance client. */
+  async agentClient(): Promise<AgentClient> {
+    const { name, profile } = this.profile();
+    if (profile.agentUrl === undefined || profile.agentCertificate === undefined) {
+      throw new Error(`Profile '${name}' has no agent: set one with \`cleanroom profile set-agent --agent-url <url> --agent-cert <file>\`.`);
+    }
+    const { AgentClient } = await import("@cleanroom/agent-client");
+    const token = accessToken(name, profile, this.io.env);
+    const client = new AgentClient({
+      url: profile.agentUrl,
+      serviceCertificatePem: readFileSync(profile.agentCertificate, "utf8"),
       ...(profile.certificate ? { certificatePem: readFileSync(profile.certificate, "utf8") } : {}),
       ...(profile.privateKey ? { privateKeyPem: readFileSync(profile.privateKey, "utf8") } : {}),
       ...(token !== undefined ? { token } : {}),

@@ -11,6 +11,10 @@ export const ProfileSchema = z.strictObject({
   privateKey: z.string().min(1).optional(),
   /** A file holding a bearer token (JWT), read afresh by every command; `CLEANROOM_ACCESS_TOKEN` overrides it. */
   tokenFile: z.string().min(1).optional(),
+  /** The clean-room agent of the profile's contract (`cleanroom query run|status|runs`, `results download`). */
+  agentUrl: z.url({ protocol: /^https$/ }).optional(),
+  /** The agent's TLS certificate (PEM file), pinned like the service's. */
+  agentCertificate: z.string().min(1).optional(),
 });
 export type Profile = z.infer<typeof ProfileSchema>;
 
@@ -54,6 +58,15 @@ export class ProfileStore {
     const file = this.read();
     file.profiles[name] = ProfileSchema.parse(profile);
     if (makeCurrent || file.current === undefined) file.current = name;
+    this.write(file);
+  }
+
+  /** Sets (or replaces) the agent of an existing profile. */
+  setAgent(name: string, agent: { agentUrl: string; agentCertificate: string }): void {
+    const file = this.read();
+    const profile = file.profiles[name];
+    if (!profile) throw new Error(`No profile named '${name}'.`);
+    file.profiles[name] = ProfileSchema.parse({ ...profile, ...agent });
     this.write(file);
   }
 

@@ -1,4 +1,10 @@
 import { Command, CommanderError, Option } from "commander";
+import { registerAuditCommands } from "./commands/analytics-audit.js";
+import { registerConsentCommands } from "./commands/analytics-consent.js";
+import { registerDatasetCommands } from "./commands/analytics-dataset.js";
+import { registerQueryCommands } from "./commands/analytics-query.js";
+import { registerResultsCommands } from "./commands/analytics-results.js";
+import { registerSinkCommands } from "./commands/analytics-sink.js";
 import { registerAttestationCommands } from "./commands/attestation.js";
 import { registerGovernanceContractCommands } from "./commands/governance-contract.js";
 import { registerGovernanceEventCommands } from "./commands/governance-event.js";
@@ -11,6 +17,7 @@ import { registerGovernanceUserCommands } from "./commands/governance-user.js";
 import { registerLedgerCommands } from "./commands/ledger.js";
 import { registerProfileCommands } from "./commands/profile.js";
 import { registerReceiptCommands } from "./commands/receipt.js";
+import { registerDemoCommand, registerStackCommands } from "./commands/stack.js";
 import type { Run } from "./commands/types.js";
 import { CommandContext } from "./context.js";
 import type { CliIo } from "./io.js";
@@ -50,6 +57,8 @@ export function createProgram(io: CliIo, onExitCode: (code: number) => void = ()
       }
     });
 
+  registerStackCommands(program, run);
+  registerDemoCommand(program, run);
   registerProfileCommands(program, run);
   const governance = program.command("governance").description("Consortium governance: the service, members, proposals.");
   registerGovernanceServiceCommands(governance, run);
@@ -60,6 +69,12 @@ export function createProgram(io: CliIo, onExitCode: (code: number) => void = ()
   registerGovernanceUserDocumentCommands(governance, run);
   registerGovernanceEventCommands(governance, run);
   registerGovernanceOidcIssuerCommands(governance, run);
+  registerDatasetCommands(program, run);
+  registerSinkCommands(program, run);
+  registerQueryCommands(program, run);
+  registerConsentCommands(program, run);
+  registerResultsCommands(program, run);
+  registerAuditCommands(program, run);
   registerLedgerCommands(program, run);
   registerReceiptCommands(program, run);
   registerAttestationCommands(program, run);

@@ -14,8 +14,15 @@ export function registerProfileCommands(program: Command, run: Run): void {
       .option("--cert <file>", "member or user certificate (PEM)")
       .option("--key <file>", "its private key (PEM)")
       .option("--token-file <file>", "a file holding a bearer token (JWT users), read by every command; $CLEANROOM_ACCESS_TOKEN overrides it")
+      .option("--agent-url <url>", "the contract's clean-room agent (https://host:port), for query run|status|runs and results download")
+      .option("--agent-cert <file>", "the agent's TLS certificate to pin (PEM)")
       .option("--use", "make it the current profile"),
-    (ctx, name: string, options: { serviceUrl: string; serviceCert: string; cert?: string; key?: string; tokenFile?: string; use?: boolean }) => {
+    (
+      ctx,
+      name: string,
+      options: { serviceUrl: string; serviceCert: string; cert?: string; key?: string; tokenFile?: string; agentUrl?: string; agentCert?: string; use?: boolean },
+    ) => {
+      if ((options.agentUrl === undefined) !== (options.agentCert === undefined)) throw new Error("Give --agent-url and --agent-cert together.");
       ctx.store.save(
         name,
         {
@@ -24,10 +31,24 @@ export function registerProfileCommands(program: Command, run: Run): void {
           ...(options.cert ? { certificate: ctx.path(options.cert) } : {}),
           ...(options.key ? { privateKey: ctx.path(options.key) } : {}),
           ...(options.tokenFile ? { tokenFile: ctx.path(options.tokenFile) } : {}),
+          ...(options.agentUrl !== undefined && options.agentCert !== undefined ? { agentUrl: options.agentUrl, agentCertificate: ctx.path(options.agentCert) } : {}),
         },
         options.use ?? false,
       );
       ctx.printer.note(`profile '${name}' saved in ${ctx.store.path}`);
+    },
+  );
+
+  run(
+    profile
+      .command("set-agent")
+      .description("Set the clean-room agent of the selected profile (--profile, else the current one).")
+      .requiredOption("--agent-url <url>", "the agent's URL (https://host:port)")
+      .requiredOption("--agent-cert <file>", "the agent's TLS certificate to pin (PEM)"),
+    (ctx, options: { agentUrl: string; agentCert: string }) => {
+      const { name } = ctx.profile();
+      ctx.store.setAgent(name, { agentUrl: options.agentUrl, agentCertificate: ctx.path(options.agentCert) });
+      ctx.printer.note(`profile '${name}' now uses the agent at ${options.agentUrl}`);
     },
   );
 
@@ -46,6 +67,7 @@ export function registerProfileCommands(program: Command, run: Run): void {
         { header: "SERVICE", value: (r) => r.serviceUrl },
         { header: "CERTIFICATE", value: (r) => r.certificate },
         { header: "TOKEN FILE", value: (r) => r.tokenFile },
+        { header: "AGENT", value: (r) => r.agentUrl },
       ]),
     );
   });
