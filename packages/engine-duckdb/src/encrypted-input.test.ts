@@ -33,12 +33,9 @@ describe("encrypted Parquet inputs", () => {
     ]);
   });
 
-  it.each([
-    ["a flipped byte of ciphertext", { files: [testdata("advertiser.tampered.parquet")] }],
-    ["the wrong key", { encryptionKey: randomBytes(32) }],
-  ])("fail the run as an integrity failure of that dataset on %s, writing nothing", async (_, overrides: Partial<JobInput>) => {
+  it("fail the run as an integrity failure of that dataset on the wrong key, before any segment, writing nothing", async () => {
     const { events, options } = recorder(ws);
-    const job = joinAggregateJob(ws, { inputs: [publisherInput(ws), encryptedAdvertiser(overrides)] });
+    const job = joinAggregateJob(ws, { inputs: [publisherInput(ws), encryptedAdvertiser({ encryptionKey: randomBytes(32) })] });
     const error = await runJob(job, options).then(
       () => undefined,
       (caught: unknown) => caught,
@@ -49,6 +46,20 @@ describe("encrypted Parquet inputs", () => {
     });
     expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ category: "audit", name: "DATASET_LOAD_FAILED", id: 3002 })]));
     expect(events.map((event) => event.name)).not.toContain("QUERY_SEGMENT_EXECUTION_STARTED");
+    expect(await outputs(ws)).toEqual([]);
+  });
+
+  it("fail the run as an integrity failure on a flipped byte of ciphertext, in the segment that reads it, writing nothing", async () => {
+    // Parquet inputs are read lazily (input-loader.ts), so a data page is authenticated when a segment decrypts it.
+    const { events, options } = recorder(ws);
+    const job = joinAggregateJob(ws, { inputs: [publisherInput(ws), encryptedAdvertiser({ files: [testdata("advertiser.tampered.parquet")] })] });
+    const error = await runJob(job, options).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ code: "DatasetIntegrityCheckFailed", message: expect.stringMatching(/^integrity check failed in segment \d: the encrypted data of an input was altered/) });
+    expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ category: "operational", name: "QUERY_SEGMENT_EXECUTION_FAILED" })]));
+    expect(events.map((event) => event.name)).not.toContain("DATASET_WRITE_STARTED");
     expect(await outputs(ws)).toEqual([]);
   });
 

@@ -118,6 +118,21 @@ describe("post-filters", () => {
   });
 });
 
+describe("subqueries", () => {
+  it("runs a statement with a subquery in FROM (its parse tree carries unsigned 64-bit fields)", async () => {
+    const statement = `SELECT campaign, COUNT(*) AS users, CAST(SUM(conversions) AS BIGINT) AS conversions
+      FROM (SELECT p.campaign, a.conversions FROM publisher_data p JOIN advertiser_data a ON p.user_id = a.user_id) AS joined
+      GROUP BY campaign ORDER BY campaign`;
+    const job = joinAggregateJob(ws, { segments: [{ executionSequence: 1, statement }] });
+    const result = await runJob(job, recorder(ws).options);
+    expect(result.rowsWritten).toBe(2);
+    expect(await readJsonLines(ws.outputPath)).toEqual([
+      { campaign: "c1", users: 3, conversions: 7 },
+      { campaign: "c2", users: 1, conversions: 1 },
+    ]);
+  });
+});
+
 describe("steps", () => {
   it("runs the segments of one step concurrently, each seeing the job's views, and later steps see their views", async () => {
     const { events, options } = recorder(ws);

@@ -133,7 +133,7 @@ export async function runJob(job: EngineJob, options: RunOptions): Promise<RunRe
     }
     const steps = planSteps(planned);
     const rowsRead = await loadInputs(instance, job, events);
-    await sealInstance(control);
+    await sealInstance(control, job.inputs.filter((input) => input.format === "parquet").flatMap((input) => input.files));
     await runSteps(instance, steps, events);
     const { rowsWritten, location } = await writeOutput(control, job, options, events);
     const durationSec = (now() - started) / 1000;

@@ -36,3 +36,12 @@ export function asEngineError(error: unknown, code: EngineErrorCode, prefix: str
   if (error instanceof EngineError) return error;
   return new EngineError(code, `${prefix}: ${messageOf(error)}`, { cause: error });
 }
+
+// DuckDB's mbedtls reader reports a failed GCM tag this way for altered bytes, a wrong key and an unsupported
+// page layout alike (docs/parquet-encryption.md); to the run each of these means the same thing.
+const AES_TAG_FAILURE = "Computed AES tag differs from read AES tag";
+
+/** Whether DuckDB refused encrypted Parquet because its authentication tag did not verify. */
+export function isIntegrityFailure(error: unknown): boolean {
+  return messageOf(error).includes(AES_TAG_FAILURE);
+}

@@ -1,12 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { EngineError, asEngineError, messageOf } from "./errors.js";
+import { EngineError, asEngineError, isIntegrityFailure } from "./errors.js";
 import type { Field, JobInput } from "./job.js";
 import { DUCKDB_TYPES, identifier, stringList, stringLiteral } from "./sql.js";
 
-// DuckDB's mbedtls reader reports a failed GCM tag this way for altered bytes, a wrong key and an unsupported
-// page layout alike (docs/parquet-encryption.md); to the run each of these means the same thing.
-const AES_TAG_FAILURE = "Computed AES tag differs from read AES tag";
 
 /** allowedFields ∩ schema, in allowed-field order (reference §5), each with its declared type. */
 export function projectedFields(input: Pick<JobInput, "fields" | "allowedFields">): Field[] {
@@ -45,10 +42,23 @@ function source(input: JobInput, keyName: string | undefined): string {
   }
 }
 
+/** Columns a Parquet input's files actually have (DuckDB unifies the files' schemas by name). */
+async function parquetColumns(connection: DuckDBConnection, from: string): Promise<Set<string>> {
+  const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`);
+  return new Set(reader.getRowObjectsJS().map((row) => row.column_name as string));
+}
+
 /**
- * Materializes one input as a table named by its view: only the allowed fields, cast to their declared types.
- * A table rather than a view over the files, because once the engine seals the instance no file can be read, and
- * a table is what keeps the data reachable to the segments after that.
+ * Registers one input under its view name: only the allowed fields, cast to their declared types.
+ *
+ * Parquet inputs become views over their files, read when a segment runs: only the columns and row groups a query
+ * needs are decrypted and scanned, and nothing is copied (the engine's cost over plain DuckDB is mostly this). The
+ * sealed instance may open exactly these files (sandbox.ts, `allowed_paths`) and the statement guard refuses every
+ * table function, so segments reach them only through the projected views. A missing allowed column fails the load;
+ * altered ciphertext fails the segment that reads it, as DatasetIntegrityCheckFailed.
+ *
+ * CSV and JSON inputs are materialized as tables: they must be parsed whole anyway, and a value that does not convert
+ * to its declared type then fails the load rather than some later segment.
  */
 export async function loadInput(connection: DuckDBConnection, input: JobInput): Promise<number> {
   const fields = projectedFields(input);
@@ -69,12 +79,20 @@ export async function loadInput(connection: DuckDBConnection, input: JobInput): 
         );
       }
       const select = fields.map((field) => `CAST(${identifier(field.name)} AS ${DUCKDB_TYPES[field.type]}) AS ${identifier(field.name)}`);
-      await connection.run(`CREATE TABLE ${table} AS SELECT ${select.join(", ")} FROM ${source(input, keyName)}`);
+      const from = source(input, keyName);
+      if (input.format === "parquet") {
+        const present = await parquetColumns(connection, from);
+        const missing = fields.filter((field) => !present.has(field.name)).map((field) => field.name);
+        if (missing.length > 0) throw new EngineError("DatasetLoadFailed", `dataset ${input.datasetName} has no column ${missing.join(", ")}`);
+        await connection.run(`CREATE VIEW ${table} AS SELECT ${select.join(", ")} FROM ${from}`);
+      } else {
+        await connection.run(`CREATE TABLE ${table} AS SELECT ${select.join(", ")} FROM ${from}`);
+      }
     }
     const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${table}`);
     return Number(reader.getRowsJS()[0]?.[0] ?? 0);
   } catch (error) {
-    if (messageOf(error).includes(AES_TAG_FAILURE)) {
+    if (isIntegrityFailure(error)) {
       throw new EngineError(
         "DatasetIntegrityCheckFailed",
         `integrity check failed for dataset ${input.datasetName}: its encrypted data was altered or does not match the key`,

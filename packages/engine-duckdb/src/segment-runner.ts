@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { EngineError, asEngineError } from "./errors.js";
+import { EngineError, asEngineError, isIntegrityFailure } from "./errors.js";
 import type { EventSink } from "./events.js";
 import type { Segment } from "./job.js";
 import { identifier, stringLiteral, text } from "./sql.js";
@@ -123,7 +123,10 @@ export async function runSteps(instance: DuckDBInstance, steps: readonly Step[],
           const rows = await runSegment(instance, planned, isLastStep);
           events.operational("QUERY_SEGMENT_EXECUTION_COMPLETED", { step_number: step.sequence, row_count: rows });
         } catch (error) {
-          const failure = asEngineError(error, "SegmentFailed", `segment ${planned.number} (step ${step.sequence}) failed`);
+          // Encrypted inputs are read lazily, so altered ciphertext surfaces in the first segment that reads it.
+          const failure = isIntegrityFailure(error)
+            ? new EngineError("DatasetIntegrityCheckFailed", `integrity check failed in segment ${planned.number}: the encrypted data of an input was altered or does not match its key`, { cause: error })
+            : asEngineError(error, "SegmentFailed", `segment ${planned.number} (step ${step.sequence}) failed`);
           events.operational("QUERY_SEGMENT_EXECUTION_FAILED", { step_number: step.sequence, error: failure.message });
           throw failure;
         }

@@ -36,7 +36,11 @@ function refuse(segment: string, reason: string): never {
   throw new EngineError("StatementNotAllowed", `${segment} is not allowed: ${reason}`);
 }
 
+const RAW_JSON = Symbol("raw JSON");
+
 interface SerializedSql {
+  /** The exact text DuckDB serialized: what is deserialized after the walk, so nothing is lost in between. */
+  [RAW_JSON]: string;
   readonly error: boolean;
   readonly error_message?: string;
   readonly statements?: readonly unknown[];
@@ -85,14 +89,17 @@ export class StatementGuard {
 
   private async serialize(sql: string): Promise<SerializedSql> {
     const reader = await this.connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)::VARCHAR", [sql]);
-    return JSON.parse(text(reader.getRowsJS()[0]?.[0])) as SerializedSql;
+    const json = text(reader.getRowsJS()[0]?.[0]);
+    // The tree is walked as parsed here but rendered from DuckDB's own text: JSON.parse would round unsigned 64-bit
+    // fields (e.g. `query_location` 2^64-1 of a subquery), and DuckDB then refuses the whole tree.
+    return Object.assign(JSON.parse(json) as SerializedSql, { [RAW_JSON]: json });
   }
 
   private async checkedQuery(serialized: SerializedSql, segment: string): Promise<string> {
     const statements = serialized.statements ?? [];
     if (statements.length !== 1) refuse(segment, `a segment must be exactly one SQL statement, found ${statements.length}`);
     this.walk(statements[0], segment);
-    const reader = await this.connection.runAndReadAll("SELECT json_deserialize_sql($1::JSON)", [JSON.stringify(serialized)]);
+    const reader = await this.connection.runAndReadAll("SELECT json_deserialize_sql($1::JSON)", [serialized[RAW_JSON]]);
     const sql = reader.getRowsJS()[0]?.[0];
     if (typeof sql !== "string" || sql.trim() === "") refuse(segment, "DuckDB could not render the checked query");
     return sql;
