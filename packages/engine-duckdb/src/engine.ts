@@ -1,7 +1,7 @@
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { EngineError, asEngineError, messageOf } from "./errors.js";
 import { EventSink, type EventListener } from "./events.js";
-import { loadInput } from "./input-loader.js";
+import { loadInput, registerKeys } from "./input-loader.js";
 import { validateJob, type EngineJob, type JobInput } from "./job.js";
 import { prepareOutput, streamOutput } from "./output.js";
 import type { ResultColumn, ResultWriter, ResultWriterFactory } from "./result-writer.js";
@@ -38,8 +38,9 @@ function inputLocation(input: JobInput): string {
 }
 
 /** Loads the inputs concurrently, each on its own connection, as the reference does; returns the rows read. */
-async function loadInputs(instance: DuckDBInstance, job: EngineJob, events: EventSink): Promise<number> {
+async function loadInputs(instance: DuckDBInstance, control: DuckDBConnection, job: EngineJob, events: EventSink): Promise<number> {
   const { inputs } = job;
+  const keyNames = await registerKeys(control, inputs);
   const range = { start_date: job.partitionRange?.startDate ?? "NA", end_date: job.partitionRange?.endDate ?? "NA" };
   const outcomes = await Promise.allSettled(
     inputs.map(async (input) => {
@@ -47,7 +48,7 @@ async function loadInputs(instance: DuckDBInstance, job: EngineJob, events: Even
       events.operational("DATASET_LOAD_STARTED", { dataset_name: input.datasetName, dataset_path: path, ...range });
       const connection = await instance.connect();
       try {
-        const rows = await loadInput(connection, input);
+        const rows = await loadInput(connection, input, keyNames.get(input));
         events.operational("DATASET_LOAD_COMPLETED", { dataset_name: input.datasetName, dataset_path: path, row_count: rows });
         events.audit("DATASET_LOAD_COMPLETED", { dataset_name: input.datasetName });
         return rows;
@@ -132,7 +133,7 @@ export async function runJob(job: EngineJob, options: RunOptions): Promise<RunRe
       planned.push({ number: index + 1, segment, statement: await guard.check(segment.statement, `segment ${index + 1}`) });
     }
     const steps = planSteps(planned);
-    const rowsRead = await loadInputs(instance, job, events);
+    const rowsRead = await loadInputs(instance, control, job, events);
     await sealInstance(control, job.inputs.filter((input) => input.format === "parquet").flatMap((input) => input.files));
     await runSteps(instance, steps, events);
     const { rowsWritten, location } = await writeOutput(control, job, options, events);

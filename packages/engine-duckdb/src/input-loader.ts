@@ -42,6 +42,23 @@ function source(input: JobInput, keyName: string | undefined): string {
   }
 }
 
+/**
+ * Registers each encrypted input's key under a random name, one after another on one connection: DuckDB's key store
+ * loses keys added from several connections at once (seen as "No key with name … exists" under load). A random
+ * name per input means one input's key can never be picked up by another's read. Returns the names by input.
+ */
+export async function registerKeys(connection: DuckDBConnection, inputs: readonly JobInput[]): Promise<Map<JobInput, string>> {
+  const names = new Map<JobInput, string>();
+  for (const input of inputs) {
+    if (input.encryptionKey === undefined || input.files.length === 0) continue;
+    const keyName = `cleanroom_key_${randomBytes(16).toString("hex")}`;
+    // Base64 of exactly 32 bytes: DuckDB would take a 16-, 24- or 32-character string as raw key bytes.
+    await connection.run(`PRAGMA add_parquet_key(${stringLiteral(keyName)}, ${stringLiteral(input.encryptionKey.toString("base64"))})`);
+    names.set(input, keyName);
+  }
+  return names;
+}
+
 /** Columns a Parquet input's files actually have (DuckDB unifies the files' schemas by name). */
 async function parquetColumns(connection: DuckDBConnection, from: string): Promise<Set<string>> {
   const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`);
@@ -60,7 +77,7 @@ async function parquetColumns(connection: DuckDBConnection, from: string): Promi
  * CSV and JSON inputs are materialized as tables: they must be parsed whole anyway, and a value that does not convert
  * to its declared type then fails the load rather than some later segment.
  */
-export async function loadInput(connection: DuckDBConnection, input: JobInput): Promise<number> {
+export async function loadInput(connection: DuckDBConnection, input: JobInput, keyName: string | undefined): Promise<number> {
   const fields = projectedFields(input);
   const table = identifier(input.view);
   try {
@@ -69,15 +86,6 @@ export async function loadInput(connection: DuckDBConnection, input: JobInput): 
       const columns = fields.map((field) => `${identifier(field.name)} ${DUCKDB_TYPES[field.type]}`);
       await connection.run(`CREATE TABLE ${table} (${columns.join(", ")})`);
     } else {
-      let keyName: string | undefined;
-      if (input.encryptionKey !== undefined) {
-        // A random name per input, so one input's key can never be picked up by another's read.
-        keyName = `cleanroom_key_${randomBytes(16).toString("hex")}`;
-        // Base64 of exactly 32 bytes: DuckDB would take a 16-, 24- or 32-character string as raw key bytes.
-        await connection.run(
-          `PRAGMA add_parquet_key(${stringLiteral(keyName)}, ${stringLiteral(input.encryptionKey.toString("base64"))})`,
-        );
-      }
       const select = fields.map((field) => `CAST(${identifier(field.name)} AS ${DUCKDB_TYPES[field.type]}) AS ${identifier(field.name)}`);
       const from = source(input, keyName);
       if (input.format === "parquet") {
