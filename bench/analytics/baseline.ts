@@ -1,7 +1,7 @@
 // The analytics benchmark's baselines: plain DuckDB running the demo's SQL over the same data, without a clean room.
 // (1) over the plain Parquet files, (2) over the encrypted files, which DuckDB decrypts itself (the engine's own
 // reader), so that the cost of decryption shows on its own, (3) the same with the inputs loaded into tables first,
-// as the engine loads them, so that the cost of that shows too. Each run is what a user without a clean room would do:
+// as the engine loaded them before it read Parquet inputs through views, so that this cost shows too. Each run is what a user without a clean room would do:
 // open DuckDB, create the two views over read_parquet, run the same one-segment program with the same post-filter
 // (the engine's wrapping: `SELECT * FROM (<sql>) WHERE <column> >= <value>`) and COPY the result to a Parquet file.
 //

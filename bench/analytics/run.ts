@@ -41,17 +41,9 @@ const THREADS = Math.max(1, Math.round(envNumber("BENCH_THREADS", availableParal
 const MEMORY_LIMIT = process.env.BENCH_MEMORY_LIMIT || "4GB";
 const OVERHEAD_TARGET = 1.3;
 
-// ════════════════════════════════════════════════════════════════════════════════════════════════════════════════
-// ▶ THE CLEAN-ROOM HALF: wire the agent in here. ◀
-//
-// Given the prepared data, set up a clean room once (governance, the agent on the virtual platform, the two dataset
-// documents over the ENCRYPTED folders `data.datasets[d].encrypted.dir` with key `data.key`, a Parquet sink, the
-// query with `input.segments`, all accepted), then start `input.runs` runs one after another and time each from
-// `POST /queries/{id}/run` to its status COMPLETED (output committed). Return each run's seconds and result rows;
-// the committed result file and its sink key, if given, are compared with the baseline's rows; and the agent
-// process's peak resident memory over the whole session (`peakRssOf(agentPid)` in baseline.ts reads VmHWM).
-// The engine must get the same `threads` and `memoryLimit` as the baselines.
-// ════════════════════════════════════════════════════════════════════════════════════════════════════════════════
+// The clean-room half (clean-room.ts): a real local stack set up as the demo does, over the encrypted folders with
+// `data.key` as the owners' secrets; each run timed from `POST /queries/{id}/run` to COMPLETED (output committed),
+// with the same `threads` and `memoryLimit` as the baselines, and its result checked against the baseline's.
 
 export interface CleanRoomInput {
   readonly data: AnalyticsData;
@@ -85,8 +77,6 @@ export async function runCleanRoom(input: CleanRoomInput): Promise<CleanRoomResu
   return runCleanRoomSession(input);
 }
 
-// ════════════════════════════════════════════════════════════════════════════════════════════════════════════════
-
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 function percentile(values: readonly number[], p: number): number {
@@ -103,7 +93,7 @@ type Variant = (typeof VARIANTS)[number];
 const VARIANT_LABELS: Record<Variant, string> = {
   plain: "plain DuckDB, plain Parquet (baseline)",
   encrypted: "DuckDB reading the encrypted Parquet",
-  materialized: "  … inputs loaded into tables first (as the engine)",
+  materialized: "  … inputs loaded into tables first",
 };
 
 function duckDbRun(data: AnalyticsData, variant: Variant, outputPath: string): DuckDbRun {
