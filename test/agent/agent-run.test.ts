@@ -213,10 +213,12 @@ describe("the run-time checks (reference §2.5), each audited", () => {
   it("refuses a query an owner has not approved: QueryMissingApprovalsFromDatasetOwners", async () => {
     await createQuery(room, room.operator, "q-half", query(), [room.publisher]);
     const client = room.clientFor(room.operator);
-    const code = await agentErrorCode(client.run("q-half", { runId: "denied-1" }));
-    expect(code).toBe("QueryMissingApprovalsFromDatasetOwners");
+    await expect(client.run("q-half", { runId: "denied-1" })).rejects.toMatchObject({
+      code: "QueryMissingApprovalsFromDatasetOwners",
+      message: "Query 'q-half' requires approvals from the owners of the following datasets: conversions",
+    });
     await expect.poll(auditMessages).toEqual(
-      expect.arrayContaining([expect.stringContaining(`Query execution denied for queryId q-half: Missing approvals from dataset owners: ${room.advertiser.id} | job id: denied-1.`)]),
+      expect.arrayContaining([expect.stringContaining("Query execution denied for queryId q-half: Missing approvals from dataset owners: conversions | job id: denied-1.")]),
     );
     await expect(client.status("denied-1")).rejects.toMatchObject({ code: "RunNotFound" });
   });

@@ -13,6 +13,8 @@ export interface DocumentApprovalStatus {
   readonly labels: Readonly<Record<string, string>>;
   readonly proposerId: string;
   readonly pendingApprovers: ReadonlyArray<{ readonly approverId: string }>;
+  /** For a query: the documents it reads and writes. */
+  readonly queryReferences?: { readonly inputs: readonly string[]; readonly output: string };
 }
 
 /**

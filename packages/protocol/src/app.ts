@@ -392,6 +392,9 @@ export const UserDocumentApprovalStatusSchema = UserDocumentSchema.pick({
   pendingApprovers: true,
   proposerId: true,
   proposerIdType: true,
+}).extend({
+  /** For a `type: query` document: the ids of the documents it reads and writes (not its SQL), to name their owners. */
+  queryReferences: z.object({ inputs: z.array(z.string()), output: z.string() }).optional(),
 });
 export type UserDocumentApprovalStatus = z.infer<typeof UserDocumentApprovalStatusSchema>;
 

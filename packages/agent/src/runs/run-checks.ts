@@ -68,12 +68,17 @@ async function notAccepted(port: GovernancePort, queryId: string, runId: string,
   if (status.state === "Rejected" || status.pendingApprovers.length === 0) {
     throw new ApiError("QueryNotAccepted", `Query '${queryId}' is ${status.state}, not Accepted.`);
   }
-  const pending = status.pendingApprovers.map((approver) => approver.approverId);
-  await audit.denied(`Query execution denied for queryId ${queryId}: Missing approvals from dataset owners: ${pending.join(", ")} | job id: ${runId}.`);
-  throw new ApiError(
-    "QueryMissingApprovalsFromDatasetOwners",
-    `Query '${queryId}' requires approvals from the owners of the following datasets: the approvals of ${pending.join(", ")} are pending`,
-  );
+  const pending = new Set(status.pendingApprovers.map((approver) => approver.approverId));
+  // The datasets (and sink) whose owners are among the pending approvers, as the reference names them.
+  const references = status.queryReferences ? [...status.queryReferences.inputs, status.queryReferences.output] : [];
+  const missing: string[] = [];
+  for (const documentId of references) {
+    const owned = await acceptedOrUndefined(port, documentId);
+    if (owned !== undefined && pending.has(owned.proposerId) && !missing.includes(documentId)) missing.push(documentId);
+  }
+  const named = missing.length > 0 ? missing : [...pending];
+  await audit.denied(`Query execution denied for queryId ${queryId}: Missing approvals from dataset owners: ${named.join(", ")} | job id: ${runId}.`);
+  throw missingApprovals(queryId, named);
 }
 
 function parseQuery(document: OwnedDocument): BoundQuerySpecification {

@@ -1,6 +1,8 @@
 import type { StateReader, WriteTx } from "@cleanroom/ledger";
 import {
+  analyticsDocumentType,
   ApiError,
+  QuerySpecificationSchema,
   RESERVED_USER_DOCUMENT_IDS,
   type AcceptedUserDocument,
   type Approval,
@@ -106,15 +108,29 @@ export function acceptedUserDocument(state: StateReader, contractId: string, doc
 }
 
 /**
- * Where a document of the contract stands in its approval, in any state, without its data: what a clean room needs
- * to name the owners who have not approved a query yet. Unknown is UserDocumentNotFound; another contract's is
+ * Where a document of the contract stands in its approval, in any state, without its data (a query's references
+ * excepted): what a clean room needs to name the datasets whose owners have not approved a query yet. Unknown is UserDocumentNotFound; another contract's is
  * ContractIdMismatch.
  */
 export function userDocumentApprovalStatus(state: StateReader, contractId: string, documentId: string): UserDocumentApprovalStatus {
   const view = documentForWorkload(state, contractId, documentId);
   if (view === undefined) throw new ApiError("UserDocumentNotFound", `Contract ${contractId} has no user document ${documentId}.`);
   const { id, version, labels, approvers, approvals, pendingApprovers, proposerId, proposerIdType } = view;
-  return { id, contractId, version, state: view.state, labels, approvers, approvals, pendingApprovers, proposerId, proposerIdType };
+  const query = analyticsDocumentType(labels) === "query" ? QuerySpecificationSchema.safeParse(view.data) : undefined;
+  return {
+    id,
+    contractId,
+    version,
+    state: view.state,
+    labels,
+    approvers,
+    approvals,
+    pendingApprovers,
+    proposerId,
+    proposerIdType,
+    // Which datasets and sink a query names (never its SQL), so that a refusal can say whose approval is missing.
+    ...(query?.success ? { queryReferences: { inputs: query.data.inputs.map((input) => input.dataset), output: query.data.output.sink } } : {}),
+  };
 }
 
 /** The documents of a contract matching every label pair. */

@@ -226,7 +226,7 @@ export function userDocumentRoutes(ctx: ServiceContext): RouteDefinition[] {
       path: `${BASE}/{documentId}/approvalstatus`,
       summary: "Show a user document's approval status to an attested workload",
       description:
-        "Anonymous but attested, with the body of an accepted-document fetch (`attestation`, `encrypt.publicKey`, `platform?`): the SEV-SNP evidence must bind `encrypt.publicKey` and satisfy the contract's clean-room policy. Returns, for a document in any state, `id, contractId, version, state, labels, approvers, approvals, pendingApprovers, proposerId, proposerIdType` as plain JSON — never its `data` — so a clean room can say which owners have not approved a query yet. Unknown documents are UserDocumentNotFound; another contract's document is ContractIdMismatch. Refusals are audited (`userdocument.denied` with `read: approvalstatus`); answers are not.",
+        "Anonymous but attested, with the body of an accepted-document fetch (`attestation`, `encrypt.publicKey`, `platform?`): the SEV-SNP evidence must bind `encrypt.publicKey` and satisfy the contract's clean-room policy. Returns, for a document in any state, `id, contractId, version, state, labels, approvers, approvals, pendingApprovers, proposerId, proposerIdType` as plain JSON — never its `data`; for a `type: query` document also `queryReferences: {inputs, output}`, the ids of the datasets and sink it names (not its SQL) — so a clean room can say whose approval a query still lacks. Unknown documents are UserDocumentNotFound; another contract's document is ContractIdMismatch. Refusals are audited (`userdocument.denied` with `read: approvalstatus`); answers are not.",
       tag: "User documents",
       auth: "none",
       params: DocumentParams,
