@@ -52,7 +52,7 @@ let impressionsFolder: string;
  * Revokes consent at the agent's consent check before commit: the only check made while the run is RUNNING (the
  * checks of a submission come before the run exists).
  */
-let revokeDuringRun: { runId: string; revoke: () => Promise<void> } | undefined;
+let revokeDuringRun: { runId: string; documentId: string; revoke: () => Promise<void> } | undefined;
 
 function runIsRunning(runId: string): boolean {
   try {
@@ -108,13 +108,13 @@ beforeAll(async () => {
   room = await startCleanRoom({
     wrapPort: (port) => ({
       ...port,
-      async contractConsent(option) {
+      async documentConsent(documentId, option) {
         const hook = revokeDuringRun;
-        if (hook && runIsRunning(hook.runId)) {
+        if (hook && documentId === hook.documentId && runIsRunning(hook.runId)) {
           revokeDuringRun = undefined;
           await hook.revoke();
         }
-        return port.contractConsent(option);
+        return port.documentConsent(documentId, option);
       },
     }),
   });
@@ -280,6 +280,37 @@ describe("the run-time checks (reference §2.5), each audited", () => {
   });
 });
 
+describe("JWT users", () => {
+  it("may run and poll with a token of a trusted issuer once registered; an unregistered user may not", async () => {
+    const { startOidcProvider } = await import("../support/oidc-provider.js");
+    const { enact } = await import("../support/app-fixtures.js");
+    const { AgentClient } = await import("@cleanroom/agent-client");
+    const alice = { clientId: "alice", oid: "oid-alice", tid: "tenant-alice" };
+    const mallory = { clientId: "mallory", oid: "oid-mallory", tid: "tenant-alice" };
+    const idp = await startOidcProvider({ clients: [alice, mallory] });
+    try {
+      await enact(room.consortium, [
+        { name: "set_jwt_issuer", args: { issuer: idp.issuer, auto_refresh: true, ca_cert_bundle: idp.certificatePem } },
+        { name: "set_user_identity", args: { id: alice.oid, data: { tenantId: alice.tid } } },
+      ]);
+      const asUser = (clientId: string) => new AgentClient({ url: room.agent.url, serviceCertificatePem: room.agent.certificatePem, token: () => idp.token(clientId) });
+      const aliceClient = asUser(alice.clientId);
+      const malloryClient = asUser(mallory.clientId);
+      try {
+        const submitted = await aliceClient.run("q-join", { runId: "by-alice" });
+        const status = await aliceClient.waitForRun(submitted.id, { intervalMs: 20 });
+        expect(status).toMatchObject({ state: "COMPLETED", submittedBy: { kind: "user", id: alice.oid } });
+        expect(await agentErrorCode(malloryClient.status("by-alice"))).toBe("CallerNotAuthorized");
+      } finally {
+        aliceClient.close();
+        malloryClient.close();
+      }
+    } finally {
+      await idp.stop();
+    }
+  });
+});
+
 describe("failed runs commit nothing", () => {
   it("fails the k-min guard (preConditions) before the segment runs", async () => {
     await approvedQuery("q-kmin", query(JOIN_SQL, { preConditions: [{ viewName: "conversions", minRowCount: 1000 }] }));
@@ -356,6 +387,7 @@ describe("failed runs commit nothing", () => {
     const before = sinkFiles();
     revokeDuringRun = {
       runId: "revoked",
+      documentId: "impressions",
       revoke: async () => {
         await room.publisher.client.setUserDocumentRuntimeOption(CONTRACT, "impressions", "execution", "disable");
       },

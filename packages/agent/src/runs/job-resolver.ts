@@ -154,11 +154,13 @@ function sinkWriter(store: ObjectStore, objectKey: string, format: DatasetFormat
  * prepares the sink's writer under `<contractId>/<YYYY-MM-DD>/<runId>/`.
  */
 export async function resolveRun(checked: CheckedQuery, options: ResolveOptions): Promise<ResolvedRun> {
-  const inputs = [];
-  for (const [index, input] of checked.inputs.entries()) inputs.push(await resolveInput(input, options, index));
   const sinkSpec = checked.sink.spec;
-  const sinkStore = await openDocumentStore(options.port, sinkSpec);
-  const sinkKey = await dataKey(options.port, sinkSpec.encryption, `sink ${checked.sink.document.id}`);
+  // Inputs and sink are resolved at once: each is a few attested round trips and a storage listing.
+  const [inputs, sinkStore, sinkKey] = await Promise.all([
+    Promise.all(checked.inputs.map((input, index) => resolveInput(input, options, index))),
+    openDocumentStore(options.port, sinkSpec),
+    dataKey(options.port, sinkSpec.encryption, `sink ${checked.sink.document.id}`),
+  ]);
   const path = `${options.contractId}/${options.day}/${options.runId}`;
   const objectKey = `${path}/part-00000.${EXTENSIONS[sinkSpec.schema.format]}`;
   const job: EngineJob = {

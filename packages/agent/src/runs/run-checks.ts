@@ -100,9 +100,11 @@ export async function checkQueryApproved(port: GovernancePort, queryId: string, 
   const spec = parseQuery(document);
   if (spec.inputs.length === 0) throw new ApiError("DatasetMissing", "Atleast one dataset must be specified.");
 
+  // Fetched at once (each is an attested round trip), then checked in the query's order so that errors are stable.
+  const [sinkDocument, ...datasets] = await Promise.all([spec.output.sink, ...spec.inputs.map((input) => input.dataset)].map((id) => acceptedOrUndefined(port, id)));
   const inputs: CheckedInput[] = [];
-  for (const input of spec.inputs) {
-    const dataset = await acceptedOrUndefined(port, input.dataset);
+  for (const [index, input] of spec.inputs.entries()) {
+    const dataset = datasets[index];
     const parsed = dataset?.labels[ANALYTICS_TYPE_LABEL] === "dataset" ? DatasetSpecificationSchema.safeParse(dataset.data) : undefined;
     if (dataset === undefined || !parsed?.success) throw new ApiError("DatasetMissing", `Dataset ${input.dataset} is not an accepted dataset of the contract.`);
     if (dataset.version !== input.version) {
@@ -110,7 +112,6 @@ export async function checkQueryApproved(port: GovernancePort, queryId: string, 
     }
     inputs.push({ document: dataset, spec: parsed.data, view: input.view });
   }
-  const sinkDocument = await acceptedOrUndefined(port, spec.output.sink);
   const sinkSpec = sinkDocument?.labels[ANALYTICS_TYPE_LABEL] === "datasink" ? DatasinkSpecificationSchema.safeParse(sinkDocument.data) : undefined;
   if (sinkDocument === undefined || !sinkSpec?.success) throw new ApiError("DatasinkMissing", `Sink ${spec.output.sink} is not an accepted sink of the contract.`);
   if (sinkDocument.version !== spec.output.version) {
@@ -143,11 +144,12 @@ export async function checkExecutionConsent(port: GovernancePort, checked: Check
     await audit.denied(`Query execution denied for queryId ${checked.queryId}. Reason: ${error.message} | job id: ${runId}.`);
     throw error;
   };
-  const contract = await port.contractConsent("execution");
-  if (contract.status !== "enabled") await deny(consentError(contract, "ContractDisabled", "Execution consent is disabled on the contract."));
   const documents = [checked.queryId, ...checked.inputs.map((input) => input.document.id), checked.sink.document.id];
-  for (const documentId of documents) {
-    const status = await port.documentConsent(documentId, "execution");
+  // Asked at once; the first one disabled, in this order, is the answer.
+  const [contract, ...statuses] = await Promise.all([port.contractConsent("execution"), ...documents.map((documentId) => port.documentConsent(documentId, "execution"))]);
+  if (contract.status !== "enabled") await deny(consentError(contract, "ContractDisabled", "Execution consent is disabled on the contract."));
+  for (const [index, documentId] of documents.entries()) {
+    const status = statuses[index]!;
     if (status.status !== "enabled") {
       await deny(consentError(status, "UserDocumentRuntimeOptionDisabled", `UserDocument runtime option 'execution' for document ${documentId} has been disabled.`));
     }
