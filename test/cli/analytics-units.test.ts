@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AuditEvent, RunEvent, RunStatus } from "@cleanroom/protocol";
 import { minRows, parseFields, postFilter, queryInput } from "../../packages/cli/src/analytics/arguments.js";
-import { canonicalJson, changedFields, locationText } from "../../packages/cli/src/analytics/documents.js";
+import { locationUrl } from "@cleanroom/storage/location-url";
+import { canonicalJson, changedFields } from "../../packages/cli/src/analytics/documents.js";
 import { describeIssues } from "../../packages/cli/src/analytics/errors.js";
 import { KeyStore } from "../../packages/cli/src/analytics/key-store.js";
 import { ByteProgress, formatBytes } from "../../packages/cli/src/analytics/progress.js";
@@ -59,10 +60,10 @@ describe("documents", () => {
   });
 
   it("shows locations as the storage connectors name them", () => {
-    expect(locationText({ kind: "local", path: "/srv/data" })).toBe("/srv/data");
-    expect(locationText({ kind: "azure-blob", accountUrl: "http://127.0.0.1:10000/devstoreaccount1", container: "sales", prefix: "2026" })).toBe("azure-blob://127.0.0.1:10000/devstoreaccount1/sales/2026");
-    expect(locationText({ kind: "s3", endpoint: "https://minio.example:9000", region: "us-east-1", bucket: "b1", forcePathStyle: true })).toBe("s3://b1/ at minio.example:9000");
-    expect(locationText({ kind: "s3", region: "us-east-1", bucket: "b1", prefix: "p" })).toBe("s3://b1/p");
+    expect(locationUrl({ kind: "local", path: "/srv/data" })).toBe("/srv/data");
+    expect(locationUrl({ kind: "azure-blob", accountUrl: "http://127.0.0.1:10000/devstoreaccount1", container: "sales", prefix: "2026" })).toBe("azure-blob://127.0.0.1:10000/devstoreaccount1/sales/2026");
+    expect(locationUrl({ kind: "s3", endpoint: "https://minio.example:9000", region: "us-east-1", bucket: "b1", forcePathStyle: true })).toBe("s3://b1/ at minio.example:9000");
+    expect(locationUrl({ kind: "s3", region: "us-east-1", bucket: "b1", prefix: "p" })).toBe("s3://b1/p");
   });
 });
 

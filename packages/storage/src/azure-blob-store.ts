@@ -7,14 +7,12 @@ import {
   type ContainerClient,
   type StoragePipelineOptions,
 } from "@azure/storage-blob";
-import type { Location } from "@cleanroom/protocol";
+import { azureBlobUrl, type AzureBlobLocation } from "./location-url.js";
 import type { ResolvedCredentials } from "./credentials.js";
 import { StorageError, unreachableError } from "./errors.js";
 import { displayKey, isValidKey, rootedKey, validateKey, validatePrefix } from "./object-keys.js";
 import type { ObjectStore, StoredObject, StoreOptions, WriteOptions } from "./object-store.js";
 import { bodyError, checkedLength, httpsAgentFor, mapStreamErrors } from "./streams.js";
-
-export type AzureBlobLocation = Extract<Location, { kind: "azure-blob" }>;
 
 /**
  * Blocks staged at once by a write: memory per write is about BLOCK_SIZE × BLOCK_CONCURRENCY, and 50,000 blocks of
@@ -57,13 +55,6 @@ export function azureError(error: unknown, what: string): StorageError {
     return new StorageError("StorageAccessDenied", `${what}: access denied, ${detail}`, { cause: error });
   }
   return new StorageError("StorageFailed", `${what}: ${detail}`, { cause: error });
-}
-
-/** `azure-blob://<account host and path>/<container>/<prefix>`. */
-export function azureBlobUrl(location: AzureBlobLocation): string {
-  const account = new URL(location.accountUrl);
-  const path = account.pathname.replace(/\/+$/, "");
-  return `azure-blob://${account.host}${path}/${location.container}/${location.prefix ?? ""}`;
 }
 
 function serviceClient(location: AzureBlobLocation, credentials: ResolvedCredentials, options: StoreOptions | undefined): BlobServiceClient {

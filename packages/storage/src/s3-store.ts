@@ -2,14 +2,12 @@ import { PassThrough, Readable } from "node:stream";
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleWithWebIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { Upload } from "@aws-sdk/lib-storage";
-import type { Location } from "@cleanroom/protocol";
+import { s3Url, type S3Location } from "./location-url.js";
 import type { ResolvedCredentials } from "./credentials.js";
 import { StorageError, unreachableError } from "./errors.js";
 import { displayKey, isValidKey, rootedKey, validateKey, validatePrefix } from "./object-keys.js";
 import type { ObjectStore, StoredObject, StoreOptions, WriteOptions } from "./object-store.js";
 import { bodyError, checkedLength, httpsAgentFor, mapStreamErrors } from "./streams.js";
-
-export type S3Location = Extract<Location, { kind: "s3" }>;
 
 /**
  * Multipart part size. Memory per write is about (queue size + 1) parts; 10,000 parts of 8 MiB cap a body of
@@ -63,12 +61,6 @@ function storageErrorIn(error: unknown): StorageError | undefined {
     if (current instanceof StorageError) return current;
   }
   return undefined;
-}
-
-/** `s3://<bucket>/<prefix>`, naming the server when it is not AWS. */
-export function s3Url(location: S3Location): string {
-  const base = `s3://${location.bucket}/${location.prefix ?? ""}`;
-  return location.endpoint === undefined ? base : `${base} at ${new URL(location.endpoint).host}`;
 }
 
 /**

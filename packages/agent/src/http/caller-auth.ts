@@ -54,7 +54,7 @@ export class CallerAuthenticator {
     if (der === undefined || der.length === 0) {
       throw new ApiError("InvalidAuthenticationInfo", "Present a member or user certificate (TLS client certificate) or a bearer token.");
     }
-    const pem = new X509Certificate(der).toString();
-    return this.#cached(`cert:${createHash("sha256").update(der).digest("hex")}`, () => this.port.certificateCallerStatus(pem));
+    // Rendered as PEM only on a cache miss: every authenticated request comes through here.
+    return this.#cached(`cert:${createHash("sha256").update(der).digest("hex")}`, () => this.port.certificateCallerStatus(new X509Certificate(der).toString()));
   }
 }

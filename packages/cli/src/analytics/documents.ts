@@ -9,7 +9,6 @@ import {
   type ApproverIdType,
   type DatasetSpecification,
   type DatasinkSpecification,
-  type Location,
   type QuerySpecification,
   type UserDocument,
 } from "@cleanroom/protocol";
@@ -96,19 +95,6 @@ export function changedFields(before: unknown, after: Record<string, unknown>): 
   return keys.filter((key) => canonicalJson(old[key]) !== canonicalJson(after[key]));
 }
 
-/** Where a location points, for people: the same text as the storage connectors' `url`. */
-export function locationText(location: Location): string {
-  switch (location.kind) {
-    case "local":
-      return location.path;
-    case "azure-blob": {
-      const account = new URL(location.accountUrl);
-      return `azure-blob://${account.host}${account.pathname.replace(/\/+$/, "")}/${location.container}/${location.prefix ?? ""}`;
-    }
-    case "s3":
-      return `s3://${location.bucket}/${location.prefix ?? ""}${location.endpoint === undefined ? "" : ` at ${new URL(location.endpoint).host}`}`;
-  }
-}
 
 /** `label (member)` for members (with their identifier), the bare id for users. */
 export function partyLabel(id: string, kind: ApproverIdType, label: (id: string) => string): string {

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import type { GovernanceClient } from "@cleanroom/governance-client";
-import { ANALYTICS_TYPE_LABEL, type Credentials, type DatasetSpecification, type Location, type UserDocument } from "@cleanroom/protocol";
+import { ANALYTICS_TYPE_LABEL, type Credentials, type DatasetField, type DatasetSpecification, type Location, type UserDocument } from "@cleanroom/protocol";
 import type { ResolvedCredentials } from "@cleanroom/storage";
 import { cleanroomHome } from "../profiles.js";
 import type { CommandContext } from "../context.js";
-import { federationOption } from "./arguments.js";
+import { federationOption, fieldsOption, locationOption, nameList } from "./arguments.js";
+import { ownId } from "./documents.js";
 import { canonicalJson, changedFields, KIND_NAME, typeOf } from "./documents.js";
 import { describeIssues, UsageError } from "./errors.js";
 import { dataKeyOf, KeyStore, newDataKey, type KeyEntry } from "./key-store.js";
@@ -205,4 +206,41 @@ export class Publication {
     }
     return existing ?? (await this.client.userDocument(this.contractId, this.id));
   }
+}
+
+/** The options `dataset publish` and `sink publish` share (addSpecOptions). */
+export interface SpecOptions {
+  fields?: string;
+  schema?: string;
+  allowedFields?: string;
+  location?: string;
+  localPath?: string;
+  storageCredentials?: string;
+  federation?: string;
+}
+
+/** What both publishes settle before building their document: columns, location, owner, storage access, key id. */
+export interface PublishTarget {
+  fields: DatasetField[];
+  allowedFields: string[];
+  location: Location;
+  client: GovernanceClient;
+  ownerId: string;
+  access: StorageAccess;
+  keySecretId: string;
+}
+
+/**
+ * Checks the shared options and reaches the service: the contract must exist (ContractNotFound before any upload),
+ * and the caller's id names its secrets. `uploads`: the command itself writes to the storage (storageAccess).
+ */
+export async function publishTarget(ctx: CommandContext, options: SpecOptions, ids: { contractId: string; id: string }, uploads: boolean): Promise<PublishTarget> {
+  const fields = fieldsOption(ctx, options);
+  const allowedFields = options.allowedFields !== undefined ? nameList(options.allowedFields, "--allowed-fields") : fields.map((field) => field.name);
+  const location = locationOption(ctx, options);
+  const client = await ctx.client();
+  await client.contract(ids.contractId);
+  const ownerId = await ownId(ctx, client);
+  const access = await storageAccess(ctx, options, location, { ...ids, ownerId }, uploads);
+  return { fields, allowedFields, location, client, ownerId, access, keySecretId: `${ownerId}_${keySecretName(ids.id)}` };
 }

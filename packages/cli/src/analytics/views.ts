@@ -7,7 +7,8 @@ import { formatApprovers } from "../commands/app-output.js";
 import { memberLabels } from "../commands/member-names.js";
 import type { Run } from "../commands/types.js";
 import { resourceId } from "./arguments.js";
-import { analyticsDocument, analyticsDocuments, KIND_NAME, locationText, partyLabel, specOf } from "./documents.js";
+import { locationUrl } from "@cleanroom/storage/location-url";
+import { analyticsDocument, analyticsDocuments, KIND_NAME, partyLabel, specOf } from "./documents.js";
 import { guarded } from "./errors.js";
 import { KeyStore } from "./key-store.js";
 
@@ -41,7 +42,7 @@ export function specRecord(document: UserDocument, spec: DatasetSpecification, l
     format: spec.schema.format,
     fields: spec.schema.fields.map((field) => `${field.name}:${field.type}`).join(", "),
     allowedFields: spec.accessPolicy.allowedFields.join(", "),
-    location: locationText(spec.location),
+    location: locationUrl(spec.location),
     encryption: encryptionText(spec.encryption),
     credentials: credentialsText(spec.credentials),
     ...(spec.encryption.mode === "none" ? {} : { localKey: keyFile ?? "none in this profile (kept by the owner's profile)" }),
@@ -56,7 +57,7 @@ export function specRow(document: UserDocument, spec: DatasetSpecification, labe
     owner: partyLabel(document.proposerId, document.proposerIdType, label),
     format: spec.schema.format,
     encrypted: spec.encryption.mode !== "none",
-    location: locationText(spec.location),
+    location: locationUrl(spec.location),
   };
 }
 

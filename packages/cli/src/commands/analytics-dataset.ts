@@ -8,29 +8,22 @@ import { DATASET_FORMATS, DatasetSpecificationSchema, type DatasetField, type Da
 import type { ObjectStore } from "@cleanroom/storage";
 import { formatRecord } from "../io.js";
 import type { CommandContext } from "../context.js";
-import { existingFile, fieldsOption, inputFormat, locationOption, nameList, partitionDate, resourceId } from "../analytics/arguments.js";
-import { canonicalJson, findDocument, ownId } from "../analytics/documents.js";
+import { existingFile, inputFormat, partitionDate, resourceId } from "../analytics/arguments.js";
+import { canonicalJson, findDocument } from "../analytics/documents.js";
 import { guarded, UsageError } from "../analytics/errors.js";
 import { ByteProgress, formatBytes } from "../analytics/progress.js";
-import { checkedSpec, documentStep, keySecretName, Publication, sha256, storageAccess } from "../analytics/publish.js";
+import { checkedSpec, documentStep, Publication, publishTarget, sha256, type SpecOptions } from "../analytics/publish.js";
 import { registerSpecViews } from "../analytics/views.js";
 import type { Run } from "./types.js";
 
-export interface DatasetPublishOptions {
+export interface DatasetPublishOptions extends SpecOptions {
   contractId: string;
   name: string;
   input: string;
   id?: string;
   format?: DatasetFormat;
-  fields?: string;
-  schema?: string;
-  allowedFields?: string;
   csvHeader?: boolean;
-  location?: string;
-  localPath?: string;
   partitionDate?: string;
-  storageCredentials?: string;
-  federation?: string;
   encrypt: boolean;
 }
 
@@ -145,16 +138,8 @@ async function publishDataset(ctx: CommandContext, options: DatasetPublishOption
   const inputPath = existingFile(ctx, options.input, "--input");
   const format = inputFormat(inputPath, options.format);
   if (options.csvHeader && format !== "csv") throw new UsageError("--csv-header is for CSV input only");
-  const fields = fieldsOption(ctx, options);
-  const allowedFields = options.allowedFields !== undefined ? nameList(options.allowedFields, "--allowed-fields") : fields.map((field) => field.name);
-  const location = locationOption(ctx, options);
   const objectKey = objectKeyFor(inputPath, options.partitionDate === undefined ? undefined : partitionDate(options.partitionDate));
-
-  const client = await ctx.client();
-  await client.contract(contractId); // ContractNotFound now rather than after the upload
-  const ownerId = await ownId(ctx, client);
-  const access = await storageAccess(ctx, options, location, { contractId, id, ownerId }, true);
-  const keySecretId = `${ownerId}_${keySecretName(id)}`;
+  const { fields, allowedFields, location, client, ownerId, access, keySecretId } = await publishTarget(ctx, options, { contractId, id }, true);
   const spec = checkedSpec(
     DatasetSpecificationSchema,
     {

@@ -2,26 +2,20 @@ import { Option, type Command } from "commander";
 import { DATASET_FORMATS, DatasinkSpecificationSchema, type DatasetFormat, type DatasinkSpecification } from "@cleanroom/protocol";
 import { formatRecord } from "../io.js";
 import type { CommandContext } from "../context.js";
-import { fieldsOption, locationOption, nameList, resourceId } from "../analytics/arguments.js";
-import { findDocument, locationText, ownId } from "../analytics/documents.js";
+import { resourceId } from "../analytics/arguments.js";
+import { locationUrl } from "@cleanroom/storage/location-url";
+import { findDocument } from "../analytics/documents.js";
 import { guarded } from "../analytics/errors.js";
-import { checkedSpec, documentStep, keySecretName, Publication, storageAccess } from "../analytics/publish.js";
+import { checkedSpec, documentStep, Publication, publishTarget, type SpecOptions } from "../analytics/publish.js";
 import { registerSpecViews } from "../analytics/views.js";
 import { addSpecOptions } from "./analytics-dataset.js";
 import type { Run } from "./types.js";
 
-export interface SinkPublishOptions {
+export interface SinkPublishOptions extends SpecOptions {
   contractId: string;
   name: string;
   id?: string;
   format?: DatasetFormat;
-  fields?: string;
-  schema?: string;
-  allowedFields?: string;
-  location?: string;
-  localPath?: string;
-  storageCredentials?: string;
-  federation?: string;
   encrypt: boolean;
 }
 
@@ -51,15 +45,7 @@ async function publishSink(ctx: CommandContext, options: SinkPublishOptions): Pr
   const format = options.format ?? "parquet";
   const encrypt = options.encrypt && format === "parquet";
   if (options.encrypt && format !== "parquet") ctx.printer.note(`a ${format} sink is not encrypted: only Parquet results are (use --format parquet)`);
-  const fields = fieldsOption(ctx, options);
-  const allowedFields = options.allowedFields !== undefined ? nameList(options.allowedFields, "--allowed-fields") : fields.map((field) => field.name);
-  const location = locationOption(ctx, options);
-
-  const client = await ctx.client();
-  await client.contract(contractId); // ContractNotFound now rather than after the upload
-  const ownerId = await ownId(ctx, client);
-  const access = await storageAccess(ctx, options, location, { contractId, id, ownerId }, false);
-  const keySecretId = `${ownerId}_${keySecretName(id)}`;
+  const { fields, allowedFields, location, client, ownerId, access, keySecretId } = await publishTarget(ctx, options, { contractId, id }, false);
   const spec = checkedSpec(
     DatasinkSpecificationSchema,
     {
@@ -87,7 +73,7 @@ async function publishSink(ctx: CommandContext, options: SinkPublishOptions): Pr
     name: spec.name,
     state: document.state,
     version: document.version,
-    location: locationText(location),
+    location: locationUrl(location),
     format,
     encryption: spec.encryption.mode,
     ...(key ? { keySecretId } : {}),

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { createSelfSignedCertificate, generateP384KeyPair, parseCertificate } from "@cleanroom/crypto";
@@ -43,7 +43,6 @@ async function connectOperator(ctx: CommandContext, stack: StackFile): Promise<v
     },
     ctx.store.read().current === undefined,
   );
-  const { readFileSync } = await import("node:fs");
   const client = new GovernanceClient({
     url: stack.governance.url,
     serviceCertificatePem: readFileSync(stack.governance.serviceCertificate, "utf8"),
