@@ -13,7 +13,8 @@ import { downloadToFile, openStore, parseSecretCredentials } from "@cleanroom/st
 import { readParquetWithDuckDb } from "../../packages/parquet-crypto/src/read-back.case.js";
 import { startAzurite, type AzuriteServer } from "../support/azurite.js";
 import { acceptAnalyticsDocument, CONTRACT, createQuery, publishRemoteDataset, publishRemoteSink, startCleanRoom, type CleanRoom } from "../support/clean-room.js";
-import { freePort, MINIO_REGION, minioBinary, startMinio, type MinioServer } from "../support/minio.js";
+import { MINIO_REGION, minioBinary, startMinio, type MinioServer } from "../support/minio.js";
+import { freePort } from "../support/server-process.js";
 
 const skipReason = !existsSync(minioBinary) && !process.env.CI ? `MinIO is not built at ${minioBinary}: run npm test (which builds it with Go)` : undefined;
 if (skipReason) console.warn(`test/agent/agent-remote-storage: skipped — ${skipReason}`);

@@ -6,7 +6,8 @@ import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from "@aws
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Location } from "@cleanroom/protocol";
 import { openStore, parseSecretCredentials, type ResolvedCredentials } from "@cleanroom/storage";
-import { freePort, MINIO_REGION, minioBinary, startMinio, type MinioServer } from "../support/minio.js";
+import { MINIO_REGION, minioBinary, startMinio, type MinioServer } from "../support/minio.js";
+import { freePort } from "../support/server-process.js";
 import { describeObjectStoreConformance } from "./conformance.case.js";
 import { expectStorageError, listed } from "./streams.js";
 

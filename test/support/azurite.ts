@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "./minio.js";
 import { repoRoot } from "./repo-root.js";
+import { onFreePort, startServerProcess } from "./server-process.js";
 
 // Azurite's blob service (the root devDependency) as a child process on 127.0.0.1, for the Azure Blob connector's
 // tests: a free port, a temporary workspace, telemetry off, stopped (and its workspace removed) by stop().
@@ -35,14 +33,7 @@ export interface AzuriteOptions {
 }
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteServer> {
-  // Between freePort() and Azurite's bind another process may take the port: then Azurite exits, and we try another.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await launchAzurite(options, await freePort());
-    } catch (error) {
-      if (attempt === 3 || !/EADDRINUSE/.test(String(error))) throw error;
-    }
-  }
+  return onFreePort((port) => launchAzurite(options, port), /EADDRINUSE/);
 }
 
 async function launchAzurite(options: AzuriteOptions, port: number): Promise<AzuriteServer> {
@@ -56,51 +47,20 @@ async function launchAzurite(options: AzuriteOptions, port: number): Promise<Azu
     args.push("--cert", join(dir, "cert.pem"), "--key", join(dir, "key.pem"));
   }
   if (options.oauth) args.push("--oauth", "basic");
-  const child: ChildProcess = spawn(process.execPath, args, {
-    // AZURITE_ACCOUNTS would replace the built-in account; nothing of the developer's environment should matter.
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  let exited: string | undefined;
-  const exit = new Promise<void>((resolve) =>
-    child.once("exit", (code, signal) => {
-      exited = `exited (${code ?? signal})`;
-      resolve();
-    }),
-  );
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-
-  const stop = async () => {
-    process.off("exit", killOnExit);
-    if (exited === undefined) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exit;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-
   const scheme = options.tls ? "https" : "http";
   const accountUrl = `${scheme}://127.0.0.1:${port}/${AZURITE_ACCOUNT_NAME}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited !== undefined) {
-      await stop();
-      throw new Error(`Azurite ${exited} while starting:\n${output}`);
-    }
-    if (await answers(accountUrl, options.tls?.certificatePem)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Azurite did not answer within 30 s:\n${output}`);
-    }
-    await sleep(100);
-  }
-  return { accountUrl, accountName: AZURITE_ACCOUNT_NAME, accountKey: AZURITE_ACCOUNT_KEY, output: () => output, stop };
+  const server = await startServerProcess({
+    name: "Azurite",
+    command: process.execPath,
+    args,
+    // AZURITE_ACCOUNTS would replace the built-in account; nothing of the developer's environment should matter.
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir },
+    dir,
+    ready: () => answers(accountUrl, options.tls?.certificatePem),
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  });
+  return { accountUrl, accountName: AZURITE_ACCOUNT_NAME, accountKey: AZURITE_ACCOUNT_KEY, ...server };
 }
 
 /** Whether anything answers HTTP at the URL (an anonymous request: Azurite answers 403, which is an answer). */

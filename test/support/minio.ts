@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { repoRoot } from "./repo-root.js";
+import { onFreePort, startServerProcess } from "./server-process.js";
 
 // A real MinIO server for federation tests: built from source by `npm test` (scripts/setup.mjs `buildMinio`, pinned
 // there), run on 127.0.0.1 with a temporary data directory and configured only through its environment.
@@ -32,29 +31,9 @@ export interface MinioOptions {
   trustedCaPems?: string[];
 }
 
-/** A port nobody listens on at the moment: MinIO takes its address as a flag, so it cannot be handed port 0. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
 export async function startMinio(options: MinioOptions): Promise<MinioServer> {
   if (!existsSync(minioBinary)) throw new Error(`MinIO is not built (${minioBinary}); run npm test, which builds it.`);
-  // Between freePort() and MinIO's bind another process may take the port: then MinIO exits, and we try another.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await launchMinio(options, await freePort());
-    } catch (error) {
-      if (attempt === 3 || !/port is already in use/i.test(String(error))) throw error;
-    }
-  }
+  return onFreePort((port) => launchMinio(options, port), /port is already in use/i);
 }
 
 async function launchMinio(options: MinioOptions, port: number): Promise<MinioServer> {
@@ -66,7 +45,10 @@ async function launchMinio(options: MinioOptions, port: number): Promise<MinioSe
   const rootUser = "cleanroom-root";
   const rootPassword = randomBytes(18).toString("base64url");
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(minioBinary, ["server", join(dir, "data"), "--address", `127.0.0.1:${port}`, "--certs-dir", certsDir], {
+  const server = await startServerProcess({
+    name: "MinIO",
+    command: minioBinary,
+    args: ["server", join(dir, "data"), "--address", `127.0.0.1:${port}`, "--certs-dir", certsDir],
     // Only what we set: a developer's own MINIO_* variables must not change what the test exercises.
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -78,52 +60,17 @@ async function launchMinio(options: MinioOptions, port: number): Promise<MinioSe
       MINIO_UPDATE: "off",
       ...options.env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    dir,
+    // Ready means the S3 API answers; IAM may still be initializing (putMinioPolicy waits for it).
+    ready: () =>
+      fetch(`${url}/minio/health/ready`).then(
+        (response) => response.ok,
+        () => false,
+      ),
+    timeoutMs: 60_000,
+    intervalMs: 200,
   });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  let exited: string | undefined;
-  const exit = new Promise<void>((resolve) =>
-    child.once("exit", (code, signal) => {
-      exited = `exited (${code ?? signal})`;
-      resolve();
-    }),
-  );
-  // If the test process dies before afterAll, the server must not outlive it.
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-
-  const stop = async () => {
-    process.off("exit", killOnExit);
-    if (exited === undefined) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exit;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  // Ready means the S3 API answers; IAM may still be initializing (putMinioPolicy waits for it).
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited !== undefined) {
-      await stop();
-      throw new Error(`MinIO ${exited} while starting:\n${output}`);
-    }
-    const ready = await fetch(`${url}/minio/health/ready`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`MinIO was not ready within 60 s:\n${output}`);
-    }
-    await sleep(200);
-  }
-  return { url, rootUser, rootPassword, output: () => output, stop };
+  return { url, rootUser, rootPassword, ...server };
 }
 
 const sha256Hex = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
