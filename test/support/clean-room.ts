@@ -12,7 +12,7 @@ import { AgentClient } from "@cleanroom/agent-client";
 import { governancePortOf, startAgent, type GovernancePort, type RunningAgent } from "@cleanroom/agent";
 import { hostDataOfConfiguration } from "@cleanroom/attestation";
 import { writeParquet } from "@cleanroom/parquet-crypto";
-import type { DatasetField, DatasetSpecification, DatasinkSpecification, Location, QuerySpecification, UserDocument } from "@cleanroom/protocol";
+import type { DatasetField, DatasetSpecification, Location, QuerySpecification, UserDocument } from "@cleanroom/protocol";
 import { openStore, parseSecretCredentials } from "@cleanroom/storage";
 import { GovernanceLink, virtualPlatformSource, WorkloadKey } from "@cleanroom/runtime";
 import { acceptContract, enact } from "./app-fixtures.js";
@@ -124,66 +124,79 @@ function csvOf(rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
   return rows.map((row) => row.join(",")).join("\n") + "\n";
 }
 
+type Rows = ReadonlyArray<ReadonlyArray<string | number>>;
+
 export interface PublishOptions {
   fields: DatasetField[];
   allowedFields?: string[];
-  rows: ReadonlyArray<ReadonlyArray<string | number>>;
+  rows: Rows;
   /** Files under a day folder (`<YYYY-MM-DD>/`) instead of the dataset's root. */
   day?: string;
   encrypted?: boolean;
   /** Further files of the same dataset, e.g. other days. */
-  alsoDays?: Array<{ day: string; rows: ReadonlyArray<ReadonlyArray<string | number>> }>;
+  alsoDays?: Array<{ day: string; rows: Rows }>;
+}
+
+/** Rows as (encrypted, with `key`) Parquet, as `cleanroom dataset publish` writes them. */
+async function writeRows(rows: Rows, fields: DatasetField[], outputPath: string, key: Buffer | undefined): Promise<void> {
+  await writeParquet({ input: { format: "csv", stream: Readable.from([csvOf(rows)]), header: false }, fields, outputPath, ...(key ? { key } : {}) });
+}
+
+interface Publication {
+  kind: "dataset" | "datasink";
+  fields: DatasetField[];
+  allowedFields?: string[];
+  location: Location;
+  /** The data key, stored as the owner's `<name>-key` secret and kept in room.keys; none means plaintext. */
+  key?: Buffer;
+  /** Storage credentials JSON, stored as the owner's `<name>-storage` secret; none means local storage. */
+  storageJson?: string;
+}
+
+/** The document a publish ends with: the owner's secrets, then the dataset or sink document, accepted by its owner. */
+async function acceptSpec(room: CleanRoom, owner: TestIdentity, name: string, publication: Publication): Promise<UserDocument> {
+  let encryption: DatasetSpecification["encryption"] = { mode: "none" };
+  if (publication.key) {
+    const { value } = await owner.client.putSecret(CONTRACT, `${name}-key`, publication.key.toString("base64"));
+    encryption = { mode: "parquet-uniform", keySecretId: value.secretId };
+    room.keys.set(name, publication.key);
+  }
+  let credentials: DatasetSpecification["credentials"] = { kind: "none" };
+  if (publication.storageJson !== undefined) {
+    credentials = { kind: "secret", secretId: (await owner.client.putSecret(CONTRACT, `${name}-storage`, publication.storageJson)).value.secretId };
+  }
+  // Datasets and sinks share one shape; the label and `accessMode` tell them apart.
+  const spec: DatasetSpecification = {
+    name,
+    schema: { format: "parquet", fields: publication.fields },
+    accessPolicy: { accessMode: publication.kind === "dataset" ? "read" : "write", allowedFields: publication.allowedFields ?? publication.fields.map((field) => field.name) },
+    location: publication.location,
+    encryption,
+    credentials,
+  };
+  return acceptAnalyticsDocument(room, owner, name, publication.kind, spec);
 }
 
 /** Publishes a dataset as the CLI does: encrypted Parquet in the owner's folder, the key as the owner's secret. */
 export async function publishDataset(room: CleanRoom, owner: TestIdentity, name: string, options: PublishOptions): Promise<{ folder: string; document: UserDocument }> {
   const folder = join(room.storage, owner.name, name);
-  const encrypted = options.encrypted ?? true;
-  const key = randomBytes(32);
-  const write = async (day: string | undefined, rows: PublishOptions["rows"], file: string) => {
-    const target = day ? join(folder, day) : folder;
+  const key = (options.encrypted ?? true) ? randomBytes(32) : undefined;
+  const files = [{ day: options.day, rows: options.rows }, ...(options.alsoDays ?? [])];
+  for (const [index, file] of files.entries()) {
+    const target = file.day ? join(folder, file.day) : folder;
     mkdirSync(target, { recursive: true });
-    await writeParquet({
-      input: { format: "csv", stream: Readable.from([csvOf(rows)]), header: false },
-      fields: options.fields,
-      outputPath: join(target, file),
-      ...(encrypted ? { key } : {}),
-    });
-  };
-  await write(options.day, options.rows, "part-0.parquet");
-  for (const [index, extra] of (options.alsoDays ?? []).entries()) await write(extra.day, extra.rows, `part-${index + 1}.parquet`);
-  let encryption: DatasetSpecification["encryption"] = { mode: "none" };
-  if (encrypted) {
-    const { value } = await owner.client.putSecret(CONTRACT, `${name}-key`, key.toString("base64"));
-    encryption = { mode: "parquet-uniform", keySecretId: value.secretId };
-    room.keys.set(name, key);
+    await writeRows(file.rows, options.fields, join(target, `part-${index}.parquet`), key);
   }
-  const spec: DatasetSpecification = {
-    name,
-    schema: { format: "parquet", fields: options.fields },
-    accessPolicy: { accessMode: "read", allowedFields: options.allowedFields ?? options.fields.map((field) => field.name) },
-    location: { kind: "local", path: folder },
-    encryption,
-    credentials: { kind: "none" },
-  };
-  return { folder, document: await acceptAnalyticsDocument(room, owner, name, "dataset", spec) };
+  const publication: Publication = { kind: "dataset", fields: options.fields, location: { kind: "local", path: folder }, ...(key ? { key } : {}) };
+  if (options.allowedFields) publication.allowedFields = options.allowedFields;
+  return { folder, document: await acceptSpec(room, owner, name, publication) };
 }
 
 /** Publishes an encrypted Parquet sink in the owner's folder; the owner keeps its key (room.keys). */
 export async function publishSink(room: CleanRoom, owner: TestIdentity, name: string, fields: DatasetField[], allowedFields?: string[]): Promise<{ folder: string; document: UserDocument }> {
   const folder = join(room.storage, owner.name, name);
-  const key = randomBytes(32);
-  const { value } = await owner.client.putSecret(CONTRACT, `${name}-key`, key.toString("base64"));
-  room.keys.set(name, key);
-  const spec: DatasinkSpecification = {
-    name,
-    schema: { format: "parquet", fields },
-    accessPolicy: { accessMode: "write", allowedFields: allowedFields ?? fields.map((field) => field.name) },
-    location: { kind: "local", path: folder },
-    encryption: { mode: "parquet-uniform", keySecretId: value.secretId },
-    credentials: { kind: "none" },
-  };
-  return { folder, document: await acceptAnalyticsDocument(room, owner, name, "datasink", spec) };
+  const publication: Publication = { kind: "datasink", fields, location: { kind: "local", path: folder }, key: randomBytes(32), ...(allowedFields ? { allowedFields } : {}) };
+  return { folder, document: await acceptSpec(room, owner, name, publication) };
 }
 
 /** Creates a query as `author`; `approvers` accept it (default: nobody, so it stays Draft). */
@@ -215,44 +228,22 @@ export interface RemoteOptions {
 }
 
 /** Publishes a dataset to Azure Blob or S3: encrypted Parquet uploaded with the owner's keys, credentials as a secret. */
-export async function publishRemoteDataset(
-  room: CleanRoom,
-  owner: TestIdentity,
-  name: string,
-  options: RemoteOptions & { fields: DatasetField[]; rows: ReadonlyArray<ReadonlyArray<string | number>> },
-): Promise<UserDocument> {
+export async function publishRemoteDataset(room: CleanRoom, owner: TestIdentity, name: string, options: RemoteOptions & { fields: DatasetField[]; rows: Rows }): Promise<UserDocument> {
   const key = randomBytes(32);
   const local = join(room.storage, `${name}-upload.parquet`);
-  await writeParquet({ input: { format: "csv", stream: Readable.from([csvOf(options.rows)]), header: false }, fields: options.fields, outputPath: local, key });
+  await writeRows(options.rows, options.fields, local, key);
   const store = openStore(options.location, parseSecretCredentials(options.location, options.credentialsJson));
   await store.write("part-0.parquet", createReadStream(local), { contentLength: statSync(local).size });
-  const keySecret = (await owner.client.putSecret(CONTRACT, `${name}-key`, key.toString("base64"))).value.secretId;
-  const storageSecret = (await owner.client.putSecret(CONTRACT, `${name}-storage`, options.cleanRoomCredentialsJson ?? options.credentialsJson)).value.secretId;
-  room.keys.set(name, key);
-  const spec: DatasetSpecification = {
-    name,
-    schema: { format: "parquet", fields: options.fields },
-    accessPolicy: { accessMode: "read", allowedFields: options.fields.map((field) => field.name) },
-    location: options.location,
-    encryption: { mode: "parquet-uniform", keySecretId: keySecret },
-    credentials: { kind: "secret", secretId: storageSecret },
-  };
-  return acceptAnalyticsDocument(room, owner, name, "dataset", spec);
+  return acceptSpec(room, owner, name, { kind: "dataset", fields: options.fields, location: options.location, key, storageJson: options.cleanRoomCredentialsJson ?? options.credentialsJson });
 }
 
 /** Publishes an encrypted Parquet sink in Azure Blob or S3. */
 export async function publishRemoteSink(room: CleanRoom, owner: TestIdentity, name: string, options: RemoteOptions & { fields: DatasetField[] }): Promise<UserDocument> {
-  const key = randomBytes(32);
-  const keySecret = (await owner.client.putSecret(CONTRACT, `${name}-key`, key.toString("base64"))).value.secretId;
-  const storageSecret = (await owner.client.putSecret(CONTRACT, `${name}-storage`, options.cleanRoomCredentialsJson ?? options.credentialsJson)).value.secretId;
-  room.keys.set(name, key);
-  const spec: DatasinkSpecification = {
-    name,
-    schema: { format: "parquet", fields: options.fields },
-    accessPolicy: { accessMode: "write", allowedFields: options.fields.map((field) => field.name) },
+  return acceptSpec(room, owner, name, {
+    kind: "datasink",
+    fields: options.fields,
     location: options.location,
-    encryption: { mode: "parquet-uniform", keySecretId: keySecret },
-    credentials: { kind: "secret", secretId: storageSecret },
-  };
-  return acceptAnalyticsDocument(room, owner, name, "datasink", spec);
+    key: randomBytes(32),
+    storageJson: options.cleanRoomCredentialsJson ?? options.credentialsJson,
+  });
 }
