@@ -1,17 +1,14 @@
 #!/usr/bin/env node
 // `cleanroom-agent`: the clean-room agent of one contract, in its TEE. It attests through the runtime (the same
 // platforms as the runtime sidecar), reaches governance only through attested requests, and listens on loopback.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
-import { GovernanceLink, addPlatformOptions, attestationPlatform, type PlatformOptions } from "@cleanroom/runtime";
+import { addPlatformOptions, attestedLink, untilSignal, type GovernanceOptions } from "@cleanroom/runtime";
 import { governancePortOf } from "./link-port.js";
 import { startAgent } from "./service.js";
 
-interface StartOptions extends PlatformOptions {
-  governanceUrl: string;
-  serviceCert: string;
-  contractId: string;
+interface StartOptions extends GovernanceOptions {
   workDir: string;
   port: string;
   readyFile?: string;
@@ -28,16 +25,7 @@ function integer(value: string, flag: string, min: number, max: number): number 
 
 async function start(options: StartOptions): Promise<void> {
   const port = integer(options.port, "--port", 0, 65535);
-  const { source, key } = attestationPlatform(options);
-  const link = new GovernanceLink({
-    url: options.governanceUrl,
-    serviceCertificatePem: readFileSync(options.serviceCert, "utf8"),
-    contractId: options.contractId,
-    key,
-    source,
-  });
-  // Attest at start, so a misconfigured platform fails now rather than on the first run.
-  await link.evidence();
+  const { link, source } = await attestedLink(options);
   const agent = await startAgent({
     contractId: options.contractId,
     governance: governancePortOf(link),
@@ -54,11 +42,7 @@ async function start(options: StartOptions): Promise<void> {
   const ready = { url: agent.url, certificate, attestationMode: source.mode, ...(source.hostData ? { hostData: source.hostData } : {}) };
   if (options.readyFile) writeFileSync(options.readyFile, JSON.stringify(ready) + "\n");
   process.stdout.write(`cleanroom agent for contract ${options.contractId} listening on ${agent.url} (${source.description})\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await untilSignal();
   await agent.close();
   link.close();
 }

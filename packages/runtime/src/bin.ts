@@ -1,16 +1,12 @@
 #!/usr/bin/env node
 // `cleanroom-runtime`: the runtime sidecar beside a confidential workload. It runs inside the workload's TEE (the
 // same pod or container group) and listens on loopback only.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { Command } from "commander";
-import { GovernanceLink } from "./governance-link.js";
-import { addPlatformOptions, attestationPlatform, type PlatformOptions } from "./platforms.js";
+import { addPlatformOptions, attestedLink, untilSignal, type GovernanceOptions } from "./platforms.js";
 import { startRuntimeSidecar } from "./sidecar.js";
 
-interface StartOptions extends PlatformOptions {
-  governanceUrl: string;
-  serviceCert: string;
-  contractId: string;
+interface StartOptions extends GovernanceOptions {
   port: string;
   readyFile?: string;
 }
@@ -18,25 +14,12 @@ interface StartOptions extends PlatformOptions {
 async function start(options: StartOptions): Promise<void> {
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid --port ${options.port}.`);
-  const { source, key } = attestationPlatform(options);
-  const link = new GovernanceLink({
-    url: options.governanceUrl,
-    serviceCertificatePem: readFileSync(options.serviceCert, "utf8"),
-    contractId: options.contractId,
-    key,
-    source,
-  });
-  // Attest at start, so a misconfigured platform fails now rather than on the workload's first call.
-  await link.evidence();
+  const { link, key, source } = await attestedLink(options);
   const sidecar = await startRuntimeSidecar({ link, key, source, port });
   const ready = { url: sidecar.url, attestationMode: source.mode, ...(source.hostData ? { hostData: source.hostData } : {}) };
   if (options.readyFile) writeFileSync(options.readyFile, JSON.stringify(ready) + "\n");
   process.stdout.write(`runtime sidecar listening on ${sidecar.url} (${source.description})\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await untilSignal();
   await sidecar.close();
 }
 

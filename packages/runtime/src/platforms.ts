@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import { loadVirtualPlatform } from "@cleanroom/attestation";
 import { type AttestationSource, replayedEvidenceSource, skrSidecarSource, virtualPlatformSource } from "./attestation-sources.js";
+import { GovernanceLink } from "./governance-link.js";
 import { WorkloadKey } from "./workload-key.js";
 
 /** The platform options every confidential workload's command line takes (the runtime sidecar, the agent). */
@@ -46,4 +47,41 @@ export function attestationPlatform(options: PlatformOptions): { source: Attesta
       return { source: replayedEvidenceSource(evidence), key: WorkloadKey.fromPem(readFileSync(required(options.testKey, "--test-key", "replayed-test-vector"), "utf8")) };
     }
   }
+}
+
+/** What a workload's command line gives to reach governance: the service, its pinned certificate, the contract. */
+export interface GovernanceOptions extends PlatformOptions {
+  governanceUrl: string;
+  serviceCert: string;
+  contractId: string;
+}
+
+/**
+ * The workload's attested link to governance, attested at once: a misconfigured platform fails at start rather
+ * than on the workload's first call.
+ */
+export async function attestedLink(options: GovernanceOptions): Promise<{ link: GovernanceLink; key: WorkloadKey; source: AttestationSource & { hostData?: string } }> {
+  const { source, key } = attestationPlatform(options);
+  const link = new GovernanceLink({
+    url: options.governanceUrl,
+    serviceCertificatePem: readFileSync(options.serviceCert, "utf8"),
+    contractId: options.contractId,
+    key,
+    source,
+  });
+  await link.evidence();
+  return { link, key, source };
+}
+
+/** Resolves on the first SIGINT or SIGTERM: how a foreground workload waits until it is told to stop. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
 }
