@@ -28,3 +28,4 @@ export type { ResultChunk, ResultColumn, ResultValue, ResultWriter, ResultWriter
 export { csvFileWriter, type CsvWriterOptions } from "./writers/csv.js";
 export { jsonLinesFileWriter } from "./writers/json-lines.js";
 export { parquetFileWriter, type ParquetWriterOptions } from "./writers/parquet.js";
+export { DUCKDB_TYPES } from "./sql.js";

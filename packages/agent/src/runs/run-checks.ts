@@ -48,8 +48,10 @@ async function acceptedOrUndefined(port: GovernancePort, documentId: string): Pr
   }
 }
 
-function missingApprovals(queryId: string, documents: readonly string[]): ApiError {
-  return new ApiError(
+/** The reference's refusal for missing owner approvals, audited before it is thrown. */
+async function missingApprovals(audit: AuditLog, queryId: string, runId: string, documents: readonly string[]): Promise<never> {
+  await audit.record(`Query execution denied for queryId ${queryId}: Missing approvals from dataset owners: ${documents.join(", ")} | job id: ${runId}.`);
+  throw new ApiError(
     "QueryMissingApprovalsFromDatasetOwners",
     `Query '${queryId}' requires approvals from the owners of the following datasets: ${documents.join(", ")}`,
   );
@@ -76,9 +78,7 @@ async function notAccepted(port: GovernancePort, queryId: string, runId: string,
     const owned = await acceptedOrUndefined(port, documentId);
     if (owned !== undefined && pending.has(owned.proposerId) && !missing.includes(documentId)) missing.push(documentId);
   }
-  const named = missing.length > 0 ? missing : [...pending];
-  await audit.denied(`Query execution denied for queryId ${queryId}: Missing approvals from dataset owners: ${named.join(", ")} | job id: ${runId}.`);
-  throw missingApprovals(queryId, named);
+  return missingApprovals(audit, queryId, runId, missing.length > 0 ? missing : [...pending]);
 }
 
 function parseQuery(document: OwnedDocument): BoundQuerySpecification {
@@ -121,10 +121,7 @@ export async function checkQueryApproved(port: GovernancePort, queryId: string, 
   // Checked here from the documents themselves rather than trusted from the query's approver list (reference §2.5).
   const approvedBy = new Set((document.finalVotes ?? []).filter((vote) => vote.ballot === "accepted").map((vote) => vote.approverId));
   const missing = [...inputs.map((input) => input.document), sinkDocument].filter((owned) => !approvedBy.has(owned.proposerId)).map((owned) => owned.id);
-  if (missing.length > 0) {
-    await audit.denied(`Query execution denied for queryId ${queryId}: Missing approvals from dataset owners: ${missing.join(", ")} | job id: ${runId}.`);
-    throw missingApprovals(queryId, missing);
-  }
+  if (missing.length > 0) await missingApprovals(audit, queryId, runId, missing);
   return { queryId, document, spec, inputs, sink: { document: sinkDocument, spec: sinkSpec.data } };
 }
 
@@ -141,7 +138,7 @@ function consentError(status: RuntimeOptionStatus, fallback: ErrorCode, fallback
  */
 export async function checkExecutionConsent(port: GovernancePort, checked: CheckedQuery, runId: string, audit: AuditLog): Promise<void> {
   const deny = async (error: ApiError): Promise<never> => {
-    await audit.denied(`Query execution denied for queryId ${checked.queryId}. Reason: ${error.message} | job id: ${runId}.`);
+    await audit.record(`Query execution denied for queryId ${checked.queryId}. Reason: ${error.message} | job id: ${runId}.`);
     throw error;
   };
   const documents = [checked.queryId, ...checked.inputs.map((input) => input.document.id), checked.sink.document.id];

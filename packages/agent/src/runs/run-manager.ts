@@ -92,7 +92,8 @@ export class RunManager {
       submittedAt: this.#now(),
       ...(range ?? {}),
     });
-    if (!inserted) return this.#existing(queryId, runId) ?? { kind: "existing", body: this.status(runId) };
+    // Another request took the run id meanwhile: answered as a repeat.
+    if (!inserted) return this.#existing(queryId, runId) as SubmitAnswer;
     try {
       await this.#audit.record(`Starting query execution for queryId: ${queryId}. | job id: ${runId}.`);
     } catch (error) {

@@ -1,5 +1,6 @@
 // The demo's synthetic ad-tech data: deterministic, the declared shape, a realistic overlap between the parties, and
 // a demo query that DuckDB (and the engine, with its statement guard and sink type checks) runs as intended.
+import { DUCKDB_TYPES } from "@cleanroom/engine-duckdb";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,15 +29,6 @@ import {
 const work = mkdtempSync(join(tmpdir(), "cleanroom-adtech-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const DUCKDB_TYPES: Record<(typeof FIELD_TYPES)[number], string> = {
-  string: "VARCHAR",
-  integer: "INTEGER",
-  long: "BIGINT",
-  number: "DOUBLE",
-  boolean: "BOOLEAN",
-  date: "DATE",
-  timestamp: "TIMESTAMP",
-};
 
 function digest(dataset: AdtechDataset, scenario: AdtechScenario, options: Parameters<typeof adtechCsvChunks>[2] = {}): string {
   const hash = createHash("sha256");
