@@ -8,8 +8,8 @@ import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OpenIdConfigurationSchema } from "@cleanroom/protocol";
 import { appRequest } from "../support/app-requests.js";
-import { forgeLike, startFederationIssuer, type FederationIssuer } from "../support/federation.js";
-import { MINIO_REGION, minioBinary, minioOpenIdRoleArn, putMinioPolicy, startMinio, type MinioServer } from "../support/minio.js";
+import { forgeLike, startFederationIssuer, startMinioTrusting, type FederationIssuer } from "../support/federation.js";
+import { MINIO_REGION, minioBinary, minioOpenIdRoleArn, type MinioServer } from "../support/minio.js";
 
 const CONTRACT = "federated";
 const SUBJECT = `${CONTRACT}/reader`;
@@ -63,18 +63,9 @@ const refusal = (promise: Promise<unknown>) =>
 describe.skipIf(skipReason !== undefined)("MinIO trusts the consortium's issuer (STS AssumeRoleWithWebIdentity)", () => {
   beforeAll(async () => {
     federation = await startFederationIssuer(CONTRACT);
-    // MinIO reads the discovery document and the JWKS when it starts, over TLS it verifies against the service CA.
-    minio = await startMinio({
-      env: {
-        MINIO_IDENTITY_OPENID_CONFIG_URL: `${federation.issuer}/.well-known/openid-configuration`,
-        MINIO_IDENTITY_OPENID_CLIENT_ID: AUDIENCE,
-        MINIO_IDENTITY_OPENID_ROLE_POLICY: POLICY,
-      },
-      trustedCaPems: [federation.consortium.service.serviceCertificatePem],
-    });
     // The role may read the bucket's objects, and only for the contract's subject: the condition AWS would put on
     // `<issuer>:sub` in the role's trust policy, written here as a condition on the session's `jwt:sub`.
-    await putMinioPolicy(minio, POLICY, {
+    minio = await startMinioTrusting(federation, AUDIENCE, POLICY, {
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Action: ["s3:GetObject"], Resource: [`arn:aws:s3:::${BUCKET}/*`], Condition: { StringEquals: { "jwt:sub": [SUBJECT] } } }],
     });

@@ -9,8 +9,8 @@ import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Credentials, Location } from "@cleanroom/protocol";
 import { openStore, resolveCredentials, type CredentialSource } from "@cleanroom/storage";
-import { startFederationIssuer, type FederationIssuer } from "../support/federation.js";
-import { MINIO_REGION, minioBinary, minioOpenIdRoleArn, putMinioPolicy, startMinio, type MinioServer } from "../support/minio.js";
+import { startFederationIssuer, startMinioTrusting, type FederationIssuer } from "../support/federation.js";
+import { MINIO_REGION, minioBinary, minioOpenIdRoleArn, type MinioServer } from "../support/minio.js";
 import { expectStorageError, listed, readAll } from "./streams.js";
 
 const CONTRACT = "storage-federated";
@@ -53,17 +53,9 @@ const text = (value: string) => Readable.from([Buffer.from(value)]);
 describe.skipIf(skipReason !== undefined)("S3 credentials by federation with MinIO's STS", () => {
   beforeAll(async () => {
     federation = await startFederationIssuer(CONTRACT);
-    minio = await startMinio({
-      env: {
-        MINIO_IDENTITY_OPENID_CONFIG_URL: `${federation.issuer}/.well-known/openid-configuration`,
-        MINIO_IDENTITY_OPENID_CLIENT_ID: AUDIENCE,
-        MINIO_IDENTITY_OPENID_ROLE_POLICY: POLICY,
-      },
-      trustedCaPems: [federation.consortium.service.serviceCertificatePem],
-    });
     // MinIO's STS does not look at the subject, so the role's policy does: only the sink owner's subject may use the
     // bucket (docs/workload-identity-federation.md).
-    await putMinioPolicy(minio, POLICY, {
+    minio = await startMinioTrusting(federation, AUDIENCE, POLICY, {
       Version: "2012-10-17",
       Statement: [
         { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [`arn:aws:s3:::${BUCKET}`], Condition: { StringEquals: { "jwt:sub": [SUBJECT] } } },

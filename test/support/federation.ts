@@ -5,6 +5,7 @@ import { acceptContract, enact } from "./app-fixtures.js";
 import { appRequest } from "./app-requests.js";
 import { admitVectorWorkload, workloadToken, type WorkloadTokenRequest } from "./attested-workload.js";
 import { startConsortium, type Consortium } from "./consortium.js";
+import { putMinioPolicy, startMinio, type MinioServer } from "./minio.js";
 
 // The issuer side of workload identity federation tests (test/federation): a governance service whose OIDC issuer
 // is enabled with the service's own address as issuer URL, and a contract whose policy admits the attested test
@@ -57,4 +58,22 @@ export async function startFederationIssuer(contractId: string): Promise<Federat
 export async function forgeLike(genuine: string): Promise<string> {
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   return new SignJWT(decodeJwt(genuine)).setProtectedHeader(decodeProtectedHeader(genuine) as { alg: string; kid: string }).sign(privateKey);
+}
+
+/**
+ * MinIO trusting the consortium's issuer for `audience` (its OpenID client id), with `policy` (an IAM policy
+ * document) as the role policy named `policyName`. MinIO reads the discovery document and the JWKS when it starts,
+ * over TLS it verifies against the service's certificate.
+ */
+export async function startMinioTrusting(federation: FederationIssuer, audience: string, policyName: string, policy: unknown): Promise<MinioServer> {
+  const minio = await startMinio({
+    env: {
+      MINIO_IDENTITY_OPENID_CONFIG_URL: `${federation.issuer}/.well-known/openid-configuration`,
+      MINIO_IDENTITY_OPENID_CLIENT_ID: audience,
+      MINIO_IDENTITY_OPENID_ROLE_POLICY: policyName,
+    },
+    trustedCaPems: [federation.consortium.service.serviceCertificatePem],
+  });
+  await putMinioPolicy(minio, policyName, policy);
+  return minio;
 }
