@@ -25,6 +25,8 @@ export interface DuckDbRun {
   readonly outputPath: string;
   /** Base64 of the 32-byte key the encrypted files were written with; absent for plain files. */
   readonly keyBase64?: string;
+  /** DuckDB's httpfs extension file, loaded for its OpenSSL AES-GCM as the engine loads it; absent: mbedtls. */
+  readonly cryptoExtension?: string;
   /**
    * Load each input into a table first (every column), then query the tables: what the clean room's engine does,
    * since it seals DuckDB before the query runs (input-loader.ts). Default: views, which read only the columns and
@@ -66,6 +68,7 @@ export async function runDuckDbHere(run: DuckDbRun): Promise<Omit<DuckDbRunResul
   let rows: number;
   try {
     const encryption = run.keyBase64 === undefined ? "" : ", encryption_config = {footer_key: 'bench'}";
+    if (run.cryptoExtension !== undefined) await connection.run(`LOAD ${quote(run.cryptoExtension)}`);
     if (run.keyBase64 !== undefined) await connection.run(`PRAGMA add_parquet_key('bench', ${quote(run.keyBase64)})`);
     for (const [view, files] of Object.entries(run.views)) {
       const kind = run.materialize === true ? "TABLE" : "VIEW";

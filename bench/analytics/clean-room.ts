@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { AgentClient } from "@cleanroom/agent-client";
 import { DEMO_CONTRACT, Demo, establishCollaboration, operatorIdentity, runCli, stackDown, stackUp } from "@cleanroom/cli";
 import { GovernanceClient } from "@cleanroom/governance-client";
-import type { DatasetSpecification, DatasinkSpecification, QuerySpecification } from "@cleanroom/protocol";
+import type { DatasetSpecification, DatasinkSpecification, QuerySpecification, RunStatus } from "@cleanroom/protocol";
 import { ADTECH_FIELDS } from "../../packages/cli/src/demo/adtech-data.js";
 import { peakRssOf } from "./baseline.js";
 import { DATASETS } from "./data.js";
@@ -24,6 +24,12 @@ function clientOf(work: string, serviceCertificate: string, url: string, name: s
     certificatePem: readFileSync(join(work, `${name}_cert.pem`), "utf8"),
     privateKeyPem: readFileSync(join(work, `${name}_privk.pem`), "utf8"),
   });
+}
+
+/** Where a run's time went: each event's offset from the submission, for BENCH_TRACE=1. */
+function timeline(status: RunStatus): string {
+  const submitted = Date.parse(status.submittedAt);
+  return status.events.map((event) => `  +${String(Date.parse(event.timestamp) - submitted).padStart(6)} ms ${event.name}${event.data.viewName ? ` ${event.data.viewName}` : ""}`).join("\n");
 }
 
 export async function runCleanRoomSession(input: CleanRoomInput): Promise<CleanRoomResult> {
@@ -98,6 +104,7 @@ export async function runCleanRoomSession(input: CleanRoomInput): Promise<CleanR
         const kept = join(dirname(workDir), `${basename(workDir)}-run-${index}.parquet`);
         copyFileSync(join(sinkDir, status.output!.objects[0]!), kept);
         runs.push({ seconds, rows: status.stats?.rowsWritten ?? 0, outputPath: kept, outputKeyBase64: sinkKey.toString("base64") });
+        if (process.env.BENCH_TRACE) input.log(timeline(status));
       }
     } finally {
       agent.close();

@@ -13,13 +13,16 @@
 //      BENCH_REPEATS      measured runs of (a) per variant (default 3), after one unmeasured warm-up each
 //      BENCH_LATENCY_RUNS runs of (b) (default 20); BENCH_LATENCY_ROWS impressions of (b) (default 100000, half as
 //                         many conversions); 0 skips (b)
+//      BENCH_TRACE=1      prints each clean-room run's event timeline (where its time went)
 //      BENCH_THREADS, BENCH_MEMORY_LIMIT  DuckDB's threads (default: all cores) and memory limit (default 4GB, the
 //                         agent's default per run), for every variant alike
 // Data is generated once into .cache/bench-data/analytics/ and reused (see data.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { cryptoExtensionPath } from "@cleanroom/engine-duckdb";
 import type { DatasetField, Segment } from "@cleanroom/protocol";
+import { version as duckdbVersion } from "@duckdb/node-api";
 import { DEMO_POST_FILTERS, DEMO_QUERY_SQL, DEMO_RESULT_FIELDS, DEMO_SEGMENTS } from "../../packages/cli/src/demo/adtech-data.js";
 import { readResult, runDuckDb, type DuckDbRun, type DuckDbRunResult } from "./baseline.js";
 import { DATASETS, prepareAnalyticsData, type AnalyticsData } from "./data.js";
@@ -40,6 +43,8 @@ const LATENCY_ROWS = Math.round(envNumber("BENCH_LATENCY_ROWS", 100_000));
 const THREADS = Math.max(1, Math.round(envNumber("BENCH_THREADS", availableParallelism())));
 const MEMORY_LIMIT = process.env.BENCH_MEMORY_LIMIT || "4GB";
 const OVERHEAD_TARGET = 1.3;
+// What the engine decrypts with (packages/engine-duckdb/src/crypto-extension.ts), so the encrypted baselines do too.
+const CRYPTO_EXTENSION = cryptoExtensionPath(duckdbVersion());
 
 // The clean-room half (clean-room.ts): a real local stack set up as the demo does, over the encrypted folders with
 // `data.key` as the owners' secrets; each run timed from `POST /queries/{id}/run` to COMPLETED (output committed),
@@ -102,7 +107,7 @@ function duckDbRun(data: AnalyticsData, variant: Variant, outputPath: string): D
     sql: DEMO_QUERY_SQL,
     postFilters: DEMO_POST_FILTERS,
     outputPath,
-    ...(variant === "plain" ? {} : { keyBase64: data.key.toString("base64") }),
+    ...(variant === "plain" ? {} : { keyBase64: data.key.toString("base64"), ...(CRYPTO_EXTENSION ? { cryptoExtension: CRYPTO_EXTENSION } : {}) }),
     materialize: variant === "materialized",
     threads: THREADS,
     memoryLimit: MEMORY_LIMIT,
@@ -157,7 +162,8 @@ async function main(): Promise<void> {
     const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
     log(`\nAnalytics: conversions and revenue per campaign, attributed to impressions (two-party join-aggregate)`);
     log(`machine: ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
-    log(`DuckDB settings for every variant: threads=${THREADS}, memory_limit=${MEMORY_LIMIT}\n`);
+    log(`DuckDB ${duckdbVersion()} settings for every variant: threads=${THREADS}, memory_limit=${MEMORY_LIMIT}`);
+    log(`decryption: ${CRYPTO_EXTENSION ? `OpenSSL (${CRYPTO_EXTENSION})` : "DuckDB's bundled mbedtls"}\n`);
 
     const data = await prepareAnalyticsData({ impressionRows, conversionRows, seed: SEED, log });
     log(`data: ${data.dir} (${data.cached ? "cached" : `generated in ${data.prepareSeconds.toFixed(1)} s`})`);

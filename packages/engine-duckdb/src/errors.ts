@@ -37,8 +37,8 @@ export function asEngineError(error: unknown, code: EngineErrorCode, prefix: str
   return new EngineError(code, `${prefix}: ${messageOf(error)}`, { cause: error });
 }
 
-// DuckDB's mbedtls reader reports a failed GCM tag this way for altered bytes, a wrong key and an unsupported
-// page layout alike (docs/parquet-encryption.md); to the run each of these means the same thing.
+// DuckDB's reader, with mbedtls or OpenSSL, reports a failed GCM tag this way for altered bytes, a wrong key and an
+// unsupported page layout alike (docs/parquet-encryption.md); to the run each of these means the same thing.
 const AES_TAG_FAILURE = "Computed AES tag differs from read AES tag";
 
 /** Whether DuckDB refused encrypted Parquet because its authentication tag did not verify. */

@@ -1,3 +1,4 @@
+export { cryptoExtensionPath } from "./crypto-extension.js";
 export { runJob, type CommitCheck, type RunOptions, type RunResult } from "./engine.js";
 export { EngineError, type EngineErrorCode } from "./errors.js";
 export {

@@ -59,6 +59,17 @@ export async function registerKeys(connection: DuckDBConnection, inputs: readonl
   return names;
 }
 
+/**
+ * Keeps filters out of the Parquet scan: DuckDB 1.5 fails the GCM tag check of every page it reads for a filter
+ * evaluated inside the scan of a file written to the spec (with its file-unique AAD) — a WHERE on an input column, or
+ * the range a join derives from the other side's statistics — so every such query would fail as an integrity failure
+ * (docs/parquet-encryption.md). No optimizer moves a filter below a sample, and a 100% system sample keeps every row,
+ * so filters run on the decrypted rows right above the scan, while columns are still pruned. Disabling
+ * `filter_pushdown` instead would also stop filters moving below joins, which turns a correlated EXISTS into a
+ * nested loop.
+ */
+const SCAN_FILTER_BARRIER = "USING SAMPLE 100 PERCENT (system)";
+
 /** Columns a Parquet input's files actually have (DuckDB unifies the files' schemas by name). */
 async function parquetColumns(connection: DuckDBConnection, from: string): Promise<Set<string>> {
   const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`);
@@ -92,7 +103,7 @@ export async function loadInput(connection: DuckDBConnection, input: JobInput, k
         const present = await parquetColumns(connection, from);
         const missing = fields.filter((field) => !present.has(field.name)).map((field) => field.name);
         if (missing.length > 0) throw new EngineError("DatasetLoadFailed", `dataset ${input.datasetName} has no column ${missing.join(", ")}`);
-        await connection.run(`CREATE VIEW ${table} AS SELECT ${select.join(", ")} FROM ${from}`);
+        await connection.run(`CREATE VIEW ${table} AS SELECT ${select.join(", ")} FROM ${from} ${SCAN_FILTER_BARRIER}`);
       } else {
         await connection.run(`CREATE TABLE ${table} AS SELECT ${select.join(", ")} FROM ${from}`);
       }

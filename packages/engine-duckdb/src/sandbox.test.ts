@@ -1,9 +1,11 @@
-import { readdir } from "node:fs/promises";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { version } from "@duckdb/node-api";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runJob } from "./engine.js";
+import { cryptoExtensionPath } from "./crypto-extension.js";
 import { EngineError } from "./errors.js";
-import { createJobInstance, sealInstance } from "./sandbox.js";
+import { createJobInstance, parquetCryptoOf, sealInstance } from "./sandbox.js";
 import { parseCreatePrefix } from "./statement-guard.js";
 import { createWorkspace, joinAggregateJob, outputs, recorder, writeParquet, type Workspace } from "./testing.case.js";
 
@@ -103,7 +105,11 @@ describe("the sandbox beneath the guard", () => {
         "SET enable_external_access = true",
         "RESET lock_configuration",
         "SET memory_limit = '100GB'",
-        "LOAD httpfs",
+        `LOAD '${join(ws.dir, "other.duckdb_extension")}'`,
+        "INSTALL spatial",
+        // httpfs is loaded for its crypto (crypto-extension.ts); its file systems stay shut like the local one.
+        "SELECT * FROM read_parquet('http://127.0.0.1:9/x.parquet')",
+        "SELECT * FROM read_csv('s3://bucket/x.csv')",
         `EXPORT DATABASE '${join(ws.dir, "export")}'`,
       ]) {
         await expect(other.run(sql), sql).rejects.toThrow(/disabled by configuration|configuration has been locked|not allowed|Permission/i);
@@ -114,6 +120,47 @@ describe("the sandbox beneath the guard", () => {
       connection.closeSync();
       instance.closeSync();
     }
+  });
+});
+
+describe("DuckDB's crypto", () => {
+  async function cryptoWith(setting: string | undefined): Promise<string> {
+    const saved = process.env.CLEANROOM_DUCKDB_CRYPTO_EXTENSION;
+    if (setting === undefined) delete process.env.CLEANROOM_DUCKDB_CRYPTO_EXTENSION;
+    else process.env.CLEANROOM_DUCKDB_CRYPTO_EXTENSION = setting;
+    try {
+      const instance = await createJobInstance({ memoryLimit: "128MB", tempDirectory: join(ws.dir, "spill") });
+      const connection = await instance.connect();
+      try {
+        return await parquetCryptoOf(connection);
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.CLEANROOM_DUCKDB_CRYPTO_EXTENSION;
+      else process.env.CLEANROOM_DUCKDB_CRYPTO_EXTENSION = saved;
+    }
+  }
+
+  it("is OpenSSL's, from DuckDB's signed httpfs that setup installs, found without configuration", async () => {
+    expect(cryptoExtensionPath(version(), {})).toMatch(/duckdb_extension_httpfs\/extensions\/v\d+\.\d+\.\d+\/httpfs\.duckdb_extension$/);
+    expect(await cryptoWith(undefined)).toBe("openssl");
+  });
+
+  it("is the bundled mbedtls when configured as none", async () => {
+    expect(await cryptoWith("none")).toBe("mbedtls");
+  });
+
+  it("fails closed on an extension file that is not DuckDB's: one flipped byte breaks its signature", async () => {
+    const original = await readFile(cryptoExtensionPath(version(), {})!);
+    const middle = Math.floor(original.length / 2);
+    original[middle] = original[middle]! ^ 1;
+    const altered = join(ws.dir, "altered.duckdb_extension");
+    await writeFile(altered, original);
+    await expect(cryptoWith(altered)).rejects.toMatchObject({ code: "SandboxFailed", message: expect.stringMatching(/signature/) });
+    await expect(cryptoWith(join(ws.dir, "missing.duckdb_extension"))).rejects.toMatchObject({ code: "SandboxFailed" });
+    await rm(altered);
   });
 });
 

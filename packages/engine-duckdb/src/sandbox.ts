@@ -1,12 +1,13 @@
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { EngineError } from "./errors.js";
-import { stringList } from "./sql.js";
+import { DuckDBInstance, version, type DuckDBConnection } from "@duckdb/node-api";
+import { cryptoExtensionPath } from "./crypto-extension.js";
+import { EngineError, messageOf } from "./errors.js";
+import { stringList, stringLiteral } from "./sql.js";
 import type { JobLimits } from "./job.js";
 
 /**
  * A job's own DuckDB: in memory, so nothing outlives the run; bounded by the memory limit, beyond which DuckDB
- * spills to the temp directory. No extension is ever installed or loaded (none can be fetched, and the statically
- * linked ones — parquet, json, icu, core_functions — are all the job needs), and secrets never touch disk.
+ * spills to the temp directory. Nothing is ever installed or fetched; the one extension loaded is DuckDB's signed
+ * httpfs, from a local file, for its OpenSSL crypto (crypto-extension.ts), and secrets never touch disk.
  */
 export async function createJobInstance(limits: JobLimits): Promise<DuckDBInstance> {
   const options: Record<string, string> = {
@@ -17,13 +18,46 @@ export async function createJobInstance(limits: JobLimits): Promise<DuckDBInstan
     allow_community_extensions: "false",
     allow_unsigned_extensions: "false",
     allow_persistent_secrets: "false",
-    // DuckDB 1.5.6 decrypts with the wrong key when a join pushes its filter into the scan of an encrypted Parquet
-    // file whose key differs from the other side's — every two-party join here — and fails the GCM tag check
-    // (docs/parquet-encryption.md). Without that optimizer both sides are read with their own keys.
+    // DuckDB 1.5 fails the GCM tag check of the pages it reads under a filter pushed into the scan of a Parquet file
+    // written to the spec (input-loader.ts keeps static filters out of the scan); this optimizer pushes a join's
+    // filter into the other side's scan at run time, past any barrier, so it stays off (docs/parquet-encryption.md).
     disabled_optimizers: "join_filter_pushdown",
   };
   if (limits.threads !== undefined) options.threads = String(limits.threads);
-  return DuckDBInstance.create(":memory:", options);
+  const instance = await DuckDBInstance.create(":memory:", options);
+  try {
+    await loadCryptoExtension(instance);
+  } catch (error) {
+    instance.closeSync();
+    throw error;
+  }
+  return instance;
+}
+
+/** Which AES-GCM the instance decrypts Parquet with. */
+export type ParquetCrypto = "openssl" | "mbedtls";
+
+async function loadCryptoExtension(instance: DuckDBInstance): Promise<void> {
+  const connection = await instance.connect();
+  try {
+    const path = cryptoExtensionPath(version());
+    if (path === undefined) return;
+    try {
+      await connection.run(`LOAD ${stringLiteral(path)}`);
+    } catch (error) {
+      // Fail closed: a configured or found extension that does not load (missing, another version, a bad signature)
+      // is a broken installation, not a reason to run on something else than what the operator set up.
+      throw new EngineError("SandboxFailed", `DuckDB did not load its crypto extension ${path}: ${messageOf(error)}`, { cause: error });
+    }
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/** Whether the instance decrypts with OpenSSL (its httpfs extension is loaded) or its bundled mbedtls. */
+export async function parquetCryptoOf(connection: DuckDBConnection): Promise<ParquetCrypto> {
+  const reader = await connection.runAndReadAll("SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'httpfs' AND loaded");
+  return Number(reader.getRowsJS()[0]?.[0]) > 0 ? "openssl" : "mbedtls";
 }
 
 /**
