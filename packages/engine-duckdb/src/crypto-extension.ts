@@ -18,6 +18,14 @@ export function cryptoExtensionPath(duckdbVersion: string, env: NodeJS.ProcessEn
   if (configured === "none") return undefined;
   // A configured path is used as given: should it be missing or not DuckDB's, the LOAD fails and so does the run.
   if (configured) return configured;
+  // Every run creates an instance, so the search of the file system happens once per process and version.
+  if (!discovered.has(duckdbVersion)) discovered.set(duckdbVersion, discover(duckdbVersion));
+  return discovered.get(duckdbVersion);
+}
+
+const discovered = new Map<string, string | undefined>();
+
+function discover(duckdbVersion: string): string | undefined {
   let directory = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const found = inVenv(join(directory, ".cache", "python"), duckdbVersion);

@@ -170,21 +170,27 @@ export class Publication {
     return dataKeyOf(this.entry, this.keyPath);
   }
 
-  /** Stores the data key and the storage credentials as governance secrets unless they are there already. */
-  async storeSecrets(options: { key?: Buffer | undefined; keySecretId?: string | undefined; storageJson?: string | undefined; storageSecretId?: string | undefined }): Promise<void> {
+  /**
+   * Stores the data key and the storage credentials as governance secrets unless they are there already. Returns the
+   * storage credentials' secret id when the access uses one.
+   */
+  async storeSecrets(options: { key?: Buffer | undefined; keySecretId: string; access: StorageAccess }): Promise<string | undefined> {
+    const storageJson = options.access.secretJson;
+    const storageSecretId = options.access.credentials.kind === "secret" ? options.access.credentials.secretId : undefined;
     const stored = new Set((await this.client.secrets(this.contractId)).map((secret) => secret.secretId));
-    if (options.key !== undefined && options.keySecretId !== undefined && (this.newKey || !stored.has(options.keySecretId))) {
+    if (options.key !== undefined && (this.newKey || !stored.has(options.keySecretId))) {
       const { value } = await this.client.putSecret(this.contractId, keySecretName(this.id), options.key.toString("base64"));
       this.changes.push(`stored the data key as secret ${value.secretId}`);
     }
-    if (options.storageJson !== undefined && options.storageSecretId !== undefined) {
-      const digest = sha256(options.storageJson);
-      if (!stored.has(options.storageSecretId) || this.entry.storageDigest !== digest) {
-        const { value } = await this.client.putSecret(this.contractId, storageSecretName(this.id), options.storageJson);
+    if (storageJson !== undefined && storageSecretId !== undefined) {
+      const digest = sha256(storageJson);
+      if (!stored.has(storageSecretId) || this.entry.storageDigest !== digest) {
+        const { value } = await this.client.putSecret(this.contractId, storageSecretName(this.id), storageJson);
         this.save({ ...this.entry, storageDigest: digest });
         this.changes.push(`stored the storage credentials as secret ${value.secretId}`);
       }
     }
+    return storageSecretId;
   }
 
   /** Creates, updates or approves the document as `step` says; returns it as it is now. */

@@ -160,8 +160,7 @@ async function publishDataset(ctx: CommandContext, options: DatasetPublishOption
   const { openStore } = await import("@cleanroom/storage");
   const store = openStore(location, access.resolved);
   const object = await uploadIfChanged(ctx, publication, store, inputPath, objectKey, { format, csvHeader: options.csvHeader ?? false, fields, key });
-  const storageSecretId = access.credentials.kind === "secret" ? access.credentials.secretId : undefined;
-  await publication.storeSecrets({ key, keySecretId, storageJson: access.secretJson, storageSecretId });
+  const storageSecretId = await publication.storeSecrets({ key, keySecretId, access });
   const document = await publication.publishDocument(step, existing, spec);
 
   const result: DatasetPublishResult = {

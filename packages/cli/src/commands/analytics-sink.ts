@@ -63,8 +63,7 @@ async function publishSink(ctx: CommandContext, options: SinkPublishOptions): Pr
   const step = documentStep(existing, "datasink", ownerId, spec);
   const publication = new Publication(ctx, client, "datasink", contractId, id, ownerId);
   const key = encrypt ? publication.dataKey(existing, keySecretId) : undefined;
-  const storageSecretId = access.credentials.kind === "secret" ? access.credentials.secretId : undefined;
-  await publication.storeSecrets({ key, keySecretId, storageJson: access.secretJson, storageSecretId });
+  const storageSecretId = await publication.storeSecrets({ key, keySecretId, access });
   const document = await publication.publishDocument(step, existing, spec);
 
   const result: SinkPublishResult = {
