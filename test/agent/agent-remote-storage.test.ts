@@ -8,26 +8,17 @@ import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatasetField, Location, QuerySpecification, RunStatus } from "@cleanroom/protocol";
+import type { Location, RunStatus } from "@cleanroom/protocol";
 import { downloadToFile, openStore, parseSecretCredentials } from "@cleanroom/storage";
 import { readParquetWithDuckDb } from "../../packages/parquet-crypto/src/read-back.case.js";
 import { startAzurite, type AzuriteServer } from "../support/azurite.js";
 import { acceptAnalyticsDocument, CONTRACT, createQuery, publishRemoteDataset, publishRemoteSink, startCleanRoom, type CleanRoom } from "../support/clean-room.js";
 import { MINIO_REGION, minioBinary, startMinio, type MinioServer } from "../support/minio.js";
+import { objectKeys, PARTY_FIELDS, RESULT_FIELDS, runToEnd, twoPartyQuery } from "../support/remote-runs.js";
 import { freePort } from "../support/server-process.js";
 
 const skipReason = !existsSync(minioBinary) && !process.env.CI ? `MinIO is not built at ${minioBinary}: run npm test (which builds it with Go)` : undefined;
 if (skipReason) console.warn(`test/agent/agent-remote-storage: skipped — ${skipReason}`);
-
-const FIELDS: DatasetField[] = [
-  { name: "user_id", type: "string" },
-  { name: "campaign", type: "string" },
-];
-const RESULT: DatasetField[] = [
-  { name: "campaign", type: "string" },
-  { name: "users", type: "long" },
-];
-const SQL = "SELECT i.campaign AS campaign, COUNT(DISTINCT c.user_id) AS users FROM impressions i JOIN conversions c ON i.user_id = c.user_id GROUP BY i.campaign";
 
 let room: CleanRoom;
 let azurite: AzuriteServer;
@@ -39,29 +30,8 @@ let work: string;
 const azureLocation = (container: string): Location & { kind: "azure-blob" } => ({ kind: "azure-blob", accountUrl: azurite.accountUrl, container, prefix: "impressions" });
 const s3Location = (bucket: string, prefix: string): Location & { kind: "s3" } => ({ kind: "s3", endpoint: minio.url, region: MINIO_REGION, bucket, prefix, forcePathStyle: true });
 
-function query(impressions: string, conversions = "conversions"): QuerySpecification {
-  return {
-    inputs: [
-      { dataset: impressions, view: "impressions" },
-      { dataset: conversions, view: "conversions" },
-    ],
-    output: { sink: "results" },
-    segments: [{ executionSequence: 1, statement: SQL }],
-  };
-}
-
-async function run(queryId: string, runId: string): Promise<RunStatus> {
-  const client = room.clientFor(room.operator);
-  await client.run(queryId, { runId });
-  return client.waitForRun(runId, { intervalMs: 20 });
-}
-
-async function sinkKeys(): Promise<string[]> {
-  const store = openStore(s3Location("results", "out"), parseSecretCredentials(s3Location("results", "out"), s3Json));
-  const keys: string[] = [];
-  for await (const object of store.list()) keys.push(object.key);
-  return keys;
-}
+const run = (queryId: string, runId: string): Promise<RunStatus> => runToEnd(room, queryId, runId);
+const sinkKeys = (): Promise<string[]> => objectKeys(openStore(s3Location("results", "out"), parseSecretCredentials(s3Location("results", "out"), s3Json)));
 
 describe.skipIf(skipReason !== undefined)("a run over Azure Blob and S3", () => {
   beforeAll(async () => {
@@ -78,9 +48,9 @@ describe.skipIf(skipReason !== undefined)("a run over Azure Blob and S3", () => 
 
     const impressions = Array.from({ length: 30 }, (_, i) => [`u${i}`, i < 20 ? "c1" : "c2"]);
     const conversions = Array.from({ length: 12 }, (_, i) => [`u${i * 2}`, "c1"]);
-    await publishRemoteDataset(room, room.publisher, "impressions", { location: azureLocation("publisher"), credentialsJson: azureJson, fields: FIELDS, rows: impressions });
-    await publishRemoteDataset(room, room.advertiser, "conversions", { location: s3Location("advertiser", "conversions"), credentialsJson: s3Json, fields: FIELDS, rows: conversions });
-    await publishRemoteSink(room, room.advertiser, "results", { location: s3Location("results", "out"), credentialsJson: s3Json, fields: RESULT });
+    await publishRemoteDataset(room, room.publisher, "impressions", { location: azureLocation("publisher"), credentialsJson: azureJson, fields: PARTY_FIELDS, rows: impressions });
+    await publishRemoteDataset(room, room.advertiser, "conversions", { location: s3Location("advertiser", "conversions"), credentialsJson: s3Json, fields: PARTY_FIELDS, rows: conversions });
+    await publishRemoteSink(room, room.advertiser, "results", { location: s3Location("results", "out"), credentialsJson: s3Json, fields: RESULT_FIELDS });
   }, 120_000);
 
   afterAll(async () => {
@@ -89,7 +59,7 @@ describe.skipIf(skipReason !== undefined)("a run over Azure Blob and S3", () => 
   });
 
   it("reads both stores with released credentials and commits the encrypted result to S3", async () => {
-    await createQuery(room, room.operator, "q-remote", query("impressions"), [room.publisher, room.advertiser]);
+    await createQuery(room, room.operator, "q-remote", twoPartyQuery("impressions"), [room.publisher, room.advertiser]);
     const status = await run("q-remote", "remote-1");
     expect(status.state, JSON.stringify(status.error)).toBe("COMPLETED");
     expect(status.stats).toMatchObject({ rowsRead: 42, rowsWritten: 2 });
@@ -109,10 +79,10 @@ describe.skipIf(skipReason !== undefined)("a run over Azure Blob and S3", () => 
       location: azureLocation("publisher"),
       credentialsJson: azureJson,
       cleanRoomCredentialsJson: JSON.stringify({ accountName: azurite.accountName, accountKey: Buffer.from("not the key").toString("base64") }),
-      fields: FIELDS,
+      fields: PARTY_FIELDS,
       rows: [["u1", "c1"]],
     });
-    await createQuery(room, room.operator, "q-badkey", query("impressions-badkey"), [room.publisher, room.advertiser]);
+    await createQuery(room, room.operator, "q-badkey", twoPartyQuery("impressions-badkey"), [room.publisher, room.advertiser]);
     const before = await sinkKeys();
     const status = await run("q-badkey", "badkey-1");
     expect(status.state).toBe("FAILED");
@@ -126,10 +96,10 @@ describe.skipIf(skipReason !== undefined)("a run over Azure Blob and S3", () => 
       location: azureLocation("publisher"),
       credentialsJson: azureJson,
       cleanRoomCredentialsJson: s3Json,
-      fields: FIELDS,
+      fields: PARTY_FIELDS,
       rows: [["u1", "c1"]],
     });
-    await createQuery(room, room.operator, "q-badshape", query("impressions-badshape"), [room.publisher, room.advertiser]);
+    await createQuery(room, room.operator, "q-badshape", twoPartyQuery("impressions-badshape"), [room.publisher, room.advertiser]);
     const status = await run("q-badshape", "badshape-1");
     expect(status.error?.code).toBe("StorageCredentialsInvalid");
     expect(status.error?.message).not.toContain(minio.rootPassword);
@@ -141,13 +111,13 @@ describe.skipIf(skipReason !== undefined)("a run over Azure Blob and S3", () => 
     const storageSecret = (await room.advertiser.client.putSecret(CONTRACT, "gone-storage", s3Json)).value.secretId;
     await acceptAnalyticsDocument(room, room.advertiser, "gone", "dataset", {
       name: "gone",
-      schema: { format: "parquet", fields: FIELDS },
+      schema: { format: "parquet", fields: PARTY_FIELDS },
       accessPolicy: { accessMode: "read", allowedFields: ["user_id", "campaign"] },
       location,
       encryption: { mode: "parquet-uniform", keySecretId: keySecret },
       credentials: { kind: "secret", secretId: storageSecret },
     });
-    await createQuery(room, room.operator, "q-gone", query("impressions", "gone"), [room.publisher, room.advertiser]);
+    await createQuery(room, room.operator, "q-gone", twoPartyQuery("impressions", "gone"), [room.publisher, room.advertiser]);
     const status = await run("q-gone", "gone-1");
     expect(status.state).toBe("FAILED");
     expect(status.error?.code).toBe("StorageUnreachable");

@@ -151,6 +151,8 @@ interface Publication {
   key?: Buffer;
   /** Storage credentials JSON, stored as the owner's `<name>-storage` secret; none means local storage. */
   storageJson?: string;
+  /** The document's credentials as given (federation), instead of a stored secret. */
+  credentials?: DatasetSpecification["credentials"];
 }
 
 /** The document a publish ends with: the owner's secrets, then the dataset or sink document, accepted by its owner. */
@@ -161,8 +163,8 @@ async function acceptSpec(room: CleanRoom, owner: TestIdentity, name: string, pu
     encryption = { mode: "parquet-uniform", keySecretId: value.secretId };
     room.keys.set(name, publication.key);
   }
-  let credentials: DatasetSpecification["credentials"] = { kind: "none" };
-  if (publication.storageJson !== undefined) {
+  let credentials: DatasetSpecification["credentials"] = publication.credentials ?? { kind: "none" };
+  if (publication.credentials === undefined && publication.storageJson !== undefined) {
     credentials = { kind: "secret", secretId: (await owner.client.putSecret(CONTRACT, `${name}-storage`, publication.storageJson)).value.secretId };
   }
   // Datasets and sinks share one shape; the label and `accessMode` tell them apart.
@@ -225,6 +227,12 @@ export interface RemoteOptions {
   credentialsJson: string;
   /** What the clean room gets instead (e.g. a wrong key), when it must differ from what the owner uploads with. */
   cleanRoomCredentialsJson?: string;
+  /** The clean room's credentials in the document instead of a secret: workload identity federation. */
+  cleanRoomFederation?: Extract<DatasetSpecification["credentials"], { kind: "federation" }>;
+}
+
+function cleanRoomAccess(options: RemoteOptions): Pick<Publication, "storageJson" | "credentials"> {
+  return options.cleanRoomFederation ? { credentials: options.cleanRoomFederation } : { storageJson: options.cleanRoomCredentialsJson ?? options.credentialsJson };
 }
 
 /** Publishes a dataset to Azure Blob or S3: encrypted Parquet uploaded with the owner's keys, credentials as a secret. */
@@ -234,7 +242,7 @@ export async function publishRemoteDataset(room: CleanRoom, owner: TestIdentity,
   await writeRows(options.rows, options.fields, local, key);
   const store = openStore(options.location, parseSecretCredentials(options.location, options.credentialsJson));
   await store.write("part-0.parquet", createReadStream(local), { contentLength: statSync(local).size });
-  return acceptSpec(room, owner, name, { kind: "dataset", fields: options.fields, location: options.location, key, storageJson: options.cleanRoomCredentialsJson ?? options.credentialsJson });
+  return acceptSpec(room, owner, name, { kind: "dataset", fields: options.fields, location: options.location, key, ...cleanRoomAccess(options) });
 }
 
 /** Publishes an encrypted Parquet sink in Azure Blob or S3. */
@@ -244,6 +252,6 @@ export async function publishRemoteSink(room: CleanRoom, owner: TestIdentity, na
     fields: options.fields,
     location: options.location,
     key: randomBytes(32),
-    storageJson: options.cleanRoomCredentialsJson ?? options.credentialsJson,
+    ...cleanRoomAccess(options),
   });
 }

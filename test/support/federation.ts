@@ -65,7 +65,7 @@ export async function forgeLike(genuine: string): Promise<string> {
  * document) as the role policy named `policyName`. MinIO reads the discovery document and the JWKS when it starts,
  * over TLS it verifies against the service's certificate.
  */
-export async function startMinioTrusting(federation: FederationIssuer, audience: string, policyName: string, policy: unknown): Promise<MinioServer> {
+export async function startMinioTrusting(federation: Pick<FederationIssuer, "issuer" | "consortium">, audience: string, policyName: string, policy: unknown): Promise<MinioServer> {
   const minio = await startMinio({
     env: {
       MINIO_IDENTITY_OPENID_CONFIG_URL: `${federation.issuer}/.well-known/openid-configuration`,

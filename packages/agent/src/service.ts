@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createSelfSignedCertificate, generateP384KeyPair } from "@cleanroom/crypto";
-import type { JobLimits } from "@cleanroom/engine-duckdb";
+import { PrestartedParquetWriter, type JobLimits } from "@cleanroom/engine-duckdb";
 import type { AgentInfo } from "@cleanroom/protocol";
 import type { GovernancePort } from "./governance-port.js";
 import { buildAgentApp } from "./http/app.js";
@@ -58,12 +58,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
   };
   mkdirSync(limits.tempDirectory, { recursive: true, mode: 0o700 });
+  const parquetWriter = new PrestartedParquetWriter();
   const manager = new RunManager({
     port: options.governance,
     store,
     contractId: options.contractId,
     workDirectory: options.workDirectory,
     limits,
+    writeParquet: parquetWriter.write,
     ...(options.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: options.maxConcurrentRuns } : {}),
     ...(options.logError ? { logError: options.logError } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
@@ -81,6 +83,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await app.listen({ host, port: options.port ?? 0 });
   } catch (error) {
     store.close();
+    parquetWriter.close();
     throw error;
   }
   const { port } = app.server.address() as AddressInfo;
@@ -93,6 +96,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await app.close();
       await manager.idle();
       store.close();
+      parquetWriter.close();
     },
   };
 }

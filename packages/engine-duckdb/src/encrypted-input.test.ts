@@ -63,6 +63,20 @@ describe("encrypted Parquet inputs", () => {
     expect(await outputs(ws)).toEqual([]);
   });
 
+  it("in data pages V2 (outside the profile) fail the run as an integrity failure, not with DuckDB's internal error", async () => {
+    const job = joinAggregateJob(ws, { inputs: [publisherInput(ws), encryptedAdvertiser({ files: [testdata("advertiser.page-v2.parquet")] })] });
+    const error = await runJob(job, recorder(ws).options).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({
+      code: "DatasetIntegrityCheckFailed",
+      message: expect.stringMatching(/^integrity check failed in segment \d: the encrypted pages of an input could not be decrypted; they were altered or are outside the supported profile \(such as Parquet data pages V2/),
+    });
+    expect((error as Error).message).not.toMatch(/Error:|Stack Trace/);
+    expect(await outputs(ws)).toEqual([]);
+  });
+
   it("cannot be read without the key", async () => {
     const job = joinAggregateJob(ws, { inputs: [publisherInput(ws), encryptedAdvertiser({ encryptionKey: undefined })] });
     const error = await runJob(job, recorder(ws).options).then(

@@ -45,3 +45,17 @@ const AES_TAG_FAILURE = "Computed AES tag differs from read AES tag";
 export function isIntegrityFailure(error: unknown): boolean {
   return messageOf(error).includes(AES_TAG_FAILURE);
 }
+
+// Pages DuckDB 1.5 cannot decrypt end in one of these instead of a tag failure: data pages V2 (outside the encrypted
+// profile, docs/parquet-encryption.md) do, and so could altered length fields. The run cannot tell which, and DuckDB's
+// text (an internal assertion, with a native stack trace) must not reach the run's status.
+const UNREADABLE_PAGES = ["DecryptionTransport::Finalize", "Too many bytes requested from crypto buffer"];
+
+/** Whether DuckDB could not decrypt encrypted Parquet pages at all (see above). */
+export function isUnreadablePages(error: unknown): boolean {
+  const message = messageOf(error);
+  return UNREADABLE_PAGES.some((text) => message.includes(text));
+}
+
+/** Why unreadable pages fail a run, for both places that read inputs. */
+export const UNREADABLE_PAGES_REASON = "were altered or are outside the supported profile (such as Parquet data pages V2, docs/parquet-encryption.md)";

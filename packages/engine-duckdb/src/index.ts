@@ -29,4 +29,5 @@ export type { ResultChunk, ResultColumn, ResultValue, ResultWriter, ResultWriter
 export { csvFileWriter, type CsvWriterOptions } from "./writers/csv.js";
 export { jsonLinesFileWriter } from "./writers/json-lines.js";
 export { parquetFileWriter, type ParquetWriterOptions } from "./writers/parquet.js";
+export { PrestartedParquetWriter, type ParquetWrite } from "@cleanroom/parquet-crypto";
 export { DUCKDB_TYPES } from "./sql.js";

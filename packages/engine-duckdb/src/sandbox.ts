@@ -18,10 +18,6 @@ export async function createJobInstance(limits: JobLimits): Promise<DuckDBInstan
     allow_community_extensions: "false",
     allow_unsigned_extensions: "false",
     allow_persistent_secrets: "false",
-    // DuckDB 1.5 fails the GCM tag check of the pages it reads under a filter pushed into the scan of a Parquet file
-    // written to the spec (input-loader.ts keeps static filters out of the scan); this optimizer pushes a join's
-    // filter into the other side's scan at run time, past any barrier, so it stays off (docs/parquet-encryption.md).
-    disabled_optimizers: "join_filter_pushdown",
   };
   if (limits.threads !== undefined) options.threads = String(limits.threads);
   const instance = await DuckDBInstance.create(":memory:", options);

@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { EngineError, asEngineError, isIntegrityFailure } from "./errors.js";
+import { EngineError, UNREADABLE_PAGES_REASON, asEngineError, isIntegrityFailure, isUnreadablePages } from "./errors.js";
 import type { EventSink } from "./events.js";
 import type { Segment } from "./job.js";
 import { identifier, stringLiteral, text } from "./sql.js";
@@ -126,7 +126,9 @@ export async function runSteps(instance: DuckDBInstance, steps: readonly Step[],
           // Encrypted inputs are read lazily, so altered ciphertext surfaces in the first segment that reads it.
           const failure = isIntegrityFailure(error)
             ? new EngineError("DatasetIntegrityCheckFailed", `integrity check failed in segment ${planned.number}: the encrypted data of an input was altered or does not match its key`, { cause: error })
-            : asEngineError(error, "SegmentFailed", `segment ${planned.number} (step ${step.sequence}) failed`);
+            : isUnreadablePages(error)
+              ? new EngineError("DatasetIntegrityCheckFailed", `integrity check failed in segment ${planned.number}: the encrypted pages of an input could not be decrypted; they ${UNREADABLE_PAGES_REASON}`, { cause: error })
+              : asEngineError(error, "SegmentFailed", `segment ${planned.number} (step ${step.sequence}) failed`);
           events.operational("QUERY_SEGMENT_EXECUTION_FAILED", { step_number: step.sequence, error: failure.message });
           throw failure;
         }

@@ -32,11 +32,11 @@ table = pa.table(
 )
 
 
-def write(path: pathlib.Path) -> None:
+def write(path: pathlib.Path, data_page_version: str = "1.0") -> None:
     properties = pe.create_encryption_properties(KEY, aad_prefix=None, encryption_algorithm="AES_GCM_V1")
     with pq.ParquetWriter(
         path, table.schema, compression="zstd", encryption_properties=properties,
-        data_page_size=HUGE, dictionary_pagesize_limit=HUGE, max_rows_per_page=HUGE, data_page_version="1.0",
+        data_page_size=HUGE, dictionary_pagesize_limit=HUGE, max_rows_per_page=HUGE, data_page_version=data_page_version,
     ) as writer:
         writer.write_table(table)
 
@@ -48,3 +48,6 @@ write(HERE / "advertiser.encrypted.parquet")
 data = bytearray((HERE / "advertiser.encrypted.parquet").read_bytes())
 data[4 + 4 + 12 + 8] ^= 0x01
 (HERE / "advertiser.tampered.parquet").write_bytes(bytes(data))
+
+# Outside the profile: the same rows in data pages V2, which DuckDB 1.5 cannot decrypt.
+write(HERE / "advertiser.page-v2.parquet", data_page_version="2.0")

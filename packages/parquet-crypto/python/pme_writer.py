@@ -6,6 +6,10 @@ data page (the DuckDB reader's limit, see docs/parquet-encryption.md). With a ke
 AES_GCM_V1, encrypted footer, no AAD prefix. The 32-byte key arrives on file descriptor 3, never in argv or the
 environment. On success one JSON line {"rows", "rowGroups"} goes to stdout; on failure a message goes to stderr and
 the exit status is 2 for bad input, 1 otherwise, and the partial output is removed.
+
+Started with --args-from-stdin alone, the writer imports pyarrow and then waits for its arguments, a JSON list of
+strings on the first line of stdin (the input follows it), so that a writer started ahead of need starts writing at
+once. End of input before that line is not an error: the writer was not needed, and it exits quietly.
 """
 import argparse
 import json
@@ -13,6 +17,8 @@ import os
 import sys
 
 import pyarrow as pa
+# Casting loads pyarrow.compute lazily, a tenth of a second: imported here, a prestarted writer has paid it already.
+import pyarrow.compute  # noqa: F401
 import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 import pyarrow.parquet as pq
@@ -72,7 +78,23 @@ def conform(batch, schema):
         raise BadInput(f"the input does not match the declared schema: {error}") from error
 
 
+def command_line():
+    if sys.argv[1:] != ["--args-from-stdin"]:
+        return sys.argv[1:]
+    line = sys.stdin.buffer.readline()
+    if not line:
+        sys.exit(0)
+    try:
+        args = json.loads(line)
+    except ValueError as error:
+        raise BadInput(f"the writer's arguments are not JSON: {error}") from error
+    if not isinstance(args, list) or not all(isinstance(arg, str) for arg in args):
+        raise BadInput("the writer's arguments must be a JSON list of strings")
+    return args
+
+
 def main():
+    argv = command_line()
     parser = argparse.ArgumentParser()
     parser.add_argument("--format", choices=["csv", "jsonl", "parquet"], required=True)
     parser.add_argument("--schema", required=True, help="JSON list of {name, type}")
@@ -81,7 +103,7 @@ def main():
     parser.add_argument("--csv-header", action="store_true")
     parser.add_argument("--encrypt", action="store_true", help="read the 32-byte key from fd 3")
     parser.add_argument("--row-group-size", type=int, default=100_000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     schema = schema_of(json.loads(args.schema))
     properties = None
     if args.encrypt:

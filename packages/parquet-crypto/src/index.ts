@@ -1,2 +1,2 @@
-export { type ParquetWriteOptions, type ParquetWriteResult, ParquetInputError, writeParquet } from "./parquet-writer.js";
+export { type ParquetWrite, type ParquetWriteOptions, type ParquetWriteResult, ParquetInputError, PrestartedParquetWriter, writeParquet } from "./parquet-writer.js";
 export { pythonInterpreter } from "./python.js";

@@ -1,12 +1,13 @@
 // The encrypted Parquet profile, end to end: pyarrow writes it, DuckDB (the engine's reader) reads it back only with
 // the right key, and notices a flipped byte.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { ParquetInputError, writeParquet } from "./parquet-writer.js";
+import { ParquetInputError, PrestartedParquetWriter, writeParquet } from "./parquet-writer.js";
 import { readParquetWithDuckDb } from "./read-back.case.js";
 
 const work = mkdtempSync(join(tmpdir(), "cleanroom-parquet-"));
@@ -73,6 +74,84 @@ describe("encrypted Parquet writer", () => {
     expect(existsSync(output)).toBe(false);
     await expect(writeParquet({ input: { format: "csv", stream: Readable.from(["x\n"]) }, fields: FIELDS, outputPath: output, key: randomBytes(16) })).rejects.toThrow(/32 bytes/);
   });
+});
+
+describe("a prestarted writer", () => {
+  const key = randomBytes(32);
+  const csv = (count: number) => ({ format: "csv" as const, stream: Readable.from([csvRows(count)]) });
+
+  it("writes file after file, each by a writer that was already waiting, and survives bad input", async () => {
+    const writer = new PrestartedParquetWriter();
+    try {
+      for (const rows of [1000, 2000, 3000]) {
+        const output = join(work, `prestarted-${rows}.parquet`);
+        expect(await writer.write({ input: csv(rows), fields: FIELDS, outputPath: output, key })).toEqual({ rows, rowGroups: 1 });
+        expect(await readWithDuckDb(output, key)).toEqual([{ n: String(rows), clicks: String(expectedClicks(rows)), users: String(Math.min(rows, 997)), first: "2026-11-01" }]);
+      }
+      const bad = join(work, "prestarted-bad.parquet");
+      const refused = writer.write({ input: { format: "csv", stream: Readable.from(["u1,2026-11-01,x,1,true\n"]) }, fields: FIELDS, outputPath: bad, key });
+      await expect(refused).rejects.toBeInstanceOf(ParquetInputError);
+      expect(existsSync(bad)).toBe(false);
+      await expect(writer.write({ input: csv(1), fields: FIELDS, outputPath: bad, key: randomBytes(16) })).rejects.toThrow(/32 bytes/);
+      const plain = join(work, "prestarted-plain.parquet");
+      expect(await writer.write({ input: csv(10), fields: FIELDS, outputPath: plain })).toEqual({ rows: 10, rowGroups: 1 });
+      expect(await readWithDuckDb(plain)).toMatchObject([{ n: "10" }]);
+    } finally {
+      writer.close();
+    }
+    // Closed, it writes with a writer of its own.
+    const after = join(work, "prestarted-after-close.parquet");
+    expect(await writer.write({ input: csv(5), fields: FIELDS, outputPath: after, key })).toMatchObject({ rows: 5 });
+  });
+
+  // Whether a process carries `marker` in its environment (the waiting writer inherits Node's).
+  const writersMarked = (marker: string): number[] =>
+    readdirSync("/proc")
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, "latin1").includes(marker);
+        } catch {
+          return false; // gone, or not ours
+        }
+      })
+      .map(Number);
+
+  async function until(condition: () => boolean, what: string): Promise<void> {
+    for (const deadline = Date.now() + 20_000; !condition(); ) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it.skipIf(!existsSync("/proc/self/environ"))(
+    "never keeps Node running, and its waiting writer ends with close() or with Node",
+    async () => {
+      const module = new URL("../dist/index.js", import.meta.url).href;
+      // A Node process that starts a prestarted writer, waits until it is up, then closes it or just ends.
+      const script = (close: boolean) => `
+        const { PrestartedParquetWriter } = await import(${JSON.stringify(module)});
+        const writer = new PrestartedParquetWriter();
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        process.stdout.write("started\\n");
+        ${close ? "writer.close(); await new Promise((resolve) => setTimeout(resolve, 5000));" : ""}`;
+      for (const close of [true, false]) {
+        const marker = `CLEANROOM_WRITER_TEST=${randomBytes(8).toString("hex")}`;
+        const [name, value] = marker.split("=") as [string, string];
+        const node = spawn(process.execPath, ["--input-type=module", "-e", script(close)], { env: { ...process.env, [name]: value }, stdio: ["ignore", "pipe", "inherit"] });
+        const exited = new Promise<number | null>((resolve) => node.once("close", resolve));
+        await new Promise<void>((resolve) => node.stdout.once("data", () => resolve()));
+        // Node itself and the waiting Python writer carry the marker.
+        expect(writersMarked(marker).filter((pid) => pid !== node.pid)).toHaveLength(1);
+        if (close) await until(() => writersMarked(marker).every((pid) => pid === node.pid), "the closed writer exits while Node still runs");
+        const outcome = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve("still running"), 20_000))]);
+        node.kill();
+        expect(outcome, "Node ends by itself").toBe(0);
+        await until(() => writersMarked(marker).length === 0, "no writer outlives Node");
+      }
+    },
+    60_000,
+  );
 });
 
 function expectedClicks(count: number): number {

@@ -8,6 +8,7 @@ import {
   type EngineJob,
   type JobInput,
   type JobLimits,
+  type ParquetWrite,
   type ResultWriter,
   type ResultWriterFactory,
 } from "@cleanroom/engine-duckdb";
@@ -31,6 +32,8 @@ export interface ResolveOptions {
   readonly day: string;
   /** false for a dry run: list and check everything, fetch no data. */
   readonly fetchData: boolean;
+  /** Writes Parquet output; default: a writer started for the run (`writeParquet`). */
+  readonly writeParquet?: ParquetWrite;
 }
 
 export interface ResolvedRun {
@@ -98,14 +101,14 @@ async function resolveInput(input: CheckedQuery["inputs"][number], options: Reso
   return { jobInput, plan: { dataset: document.id, version: document.version, view, location: store.url, objects: objects.length, bytes } };
 }
 
-function fileWriter(format: DatasetFormat, path: string, key: Buffer | undefined): ResultWriterFactory {
+function fileWriter(format: DatasetFormat, path: string, key: Buffer | undefined, writeParquet: ParquetWrite | undefined): ResultWriterFactory {
   switch (format) {
     case "csv":
       return csvFileWriter(path, { header: true });
     case "json":
       return jsonLinesFileWriter(path);
     case "parquet":
-      return parquetFileWriter(path, key ? { key } : {});
+      return parquetFileWriter(path, { ...(key ? { key } : {}), ...(writeParquet ? { write: writeParquet } : {}) });
   }
 }
 
@@ -115,12 +118,12 @@ function fileWriter(format: DatasetFormat, path: string, key: Buffer | undefined
  * in place; remote sinks get it staged in the run's private folder and uploaded on commit, which the stores make
  * atomic (block list commit, multipart completion).
  */
-function sinkWriter(store: ObjectStore, objectKey: string, format: DatasetFormat, key: Buffer | undefined, runDirectory: string): ResultWriterFactory {
+function sinkWriter(store: ObjectStore, objectKey: string, format: DatasetFormat, key: Buffer | undefined, options: ResolveOptions): ResultWriterFactory {
   return async (columns): Promise<ResultWriter> => {
     const local = store.localPath(objectKey);
-    const path = local ?? join(runDirectory, "output", `part-00000.${EXTENSIONS[format]}`);
+    const path = local ?? join(options.runDirectory, "output", `part-00000.${EXTENSIONS[format]}`);
     const created = await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const inner = await fileWriter(format, path, key)(columns);
+    const inner = await fileWriter(format, path, key, options.writeParquet)(columns);
     const removeCreatedFolders = async (): Promise<void> => {
       if (local === undefined || created === undefined) return;
       // Only the folders this writer created, deepest first, and only while empty.
@@ -174,7 +177,7 @@ export async function resolveRun(checked: CheckedQuery, options: ResolveOptions)
   };
   return {
     job,
-    openWriter: sinkWriter(sinkStore, objectKey, sinkSpec.schema.format, sinkKey, options.runDirectory),
+    openWriter: sinkWriter(sinkStore, objectKey, sinkSpec.schema.format, sinkKey, options),
     output: { sink: checked.sink.document.id, location: sinkStore.url, path, objects: [objectKey] },
     plan: {
       contractId: options.contractId,

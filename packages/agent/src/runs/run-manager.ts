@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { AUDIT_EVENTS, OPERATIONAL_EVENTS, runJob, type EngineEvent, type JobLimits } from "@cleanroom/engine-duckdb";
+import { AUDIT_EVENTS, OPERATIONAL_EVENTS, runJob, type EngineEvent, type JobLimits, type ParquetWrite } from "@cleanroom/engine-duckdb";
 import {
   ApiError,
   parsePartitionRange,
@@ -25,6 +25,8 @@ export interface RunManagerOptions {
   /** The agent's private folder: each run gets `runs/<runId>/` for downloads and staged output, removed after. */
   readonly workDirectory: string;
   readonly limits: JobLimits;
+  /** Writes Parquet output; the agent passes a `PrestartedParquetWriter`'s, so that no run waits for Python to start. */
+  readonly writeParquet?: ParquetWrite;
   /** How many runs execute at once; more wait their turn. Each has the full memory limit, so the default is 1. */
   readonly maxConcurrentRuns?: number;
   readonly clock?: () => Date;
@@ -128,6 +130,7 @@ export class RunManager {
       limits: this.#options.limits,
       day: this.#now().slice(0, 10),
       fetchData,
+      ...(this.#options.writeParquet ? { writeParquet: this.#options.writeParquet } : {}),
     });
   }
 

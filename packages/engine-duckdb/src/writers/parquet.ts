@@ -2,13 +2,15 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { rename, rm } from "node:fs/promises";
 import { PassThrough } from "node:stream";
-import { writeParquet } from "@cleanroom/parquet-crypto";
+import { writeParquet, type ParquetWrite } from "@cleanroom/parquet-crypto";
 import type { ResultWriter, ResultWriterFactory } from "../result-writer.js";
 import { formatJsonLine } from "./json-lines.js";
 
 export interface ParquetWriterOptions {
   /** The sink's 32-byte data key; without it the output is plaintext Parquet. */
   readonly key?: Uint8Array;
+  /** What writes the file: default `writeParquet`; a long-running caller passes a `PrestartedParquetWriter`'s `write`. */
+  readonly write?: ParquetWrite;
 }
 
 /**
@@ -20,7 +22,8 @@ export function parquetFileWriter(path: string, options: ParquetWriterOptions = 
   return (columns): Promise<ResultWriter> => {
     const stagingPath = `${path}.${randomBytes(6).toString("hex")}.partial`;
     const rows = new PassThrough();
-    const written = writeParquet({
+    const write = options.write ?? writeParquet;
+    const written = write({
       input: { format: "jsonl", stream: rows },
       fields: columns.map((column) => ({ name: column.name, type: column.type })),
       outputPath: stagingPath,
