@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import traceback
 
 import pyarrow as pa
 # Casting loads pyarrow.compute lazily, a tenth of a second: imported here, a prestarted writer has paid it already.
@@ -151,12 +152,33 @@ def main():
     print(json.dumps({"rows": rows, "rowGroups": groups}))
 
 
+def finish(status):
+    """Ends the process without the interpreter's finalization, whose teardown of pyarrow can abort it.
+
+    A streaming reader's background thread may still be alive when the interpreter tears pyarrow down, and its
+    destructor then calls std::terminate ("terminate called without an active exception", SIGABRT) after the file was
+    written in full (apache/arrow#34314; seen here about once in ten writes by a writer that had waited). By this point
+    the output file is closed or removed, so only the standard streams need flushing.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
     try:
         main()
+        code = 0
     except BadInput as error:
         print(str(error), file=sys.stderr)
-        sys.exit(2)
+        code = 2
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         print(f"the input is malformed: {error}", file=sys.stderr)
-        sys.exit(2)
+        code = 2
+    except SystemExit as leaving:
+        # argparse's usage errors (2), and a prestarted writer that was never needed (0).
+        code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
+    except BaseException:  # anything else is the writer's own failure, reported with its traceback
+        traceback.print_exc()
+        code = 1
+    finish(code)

@@ -128,21 +128,25 @@ describe("a prestarted writer", () => {
     "never keeps Node running, and its waiting writer ends with close() or with Node",
     async () => {
       const module = new URL("../dist/index.js", import.meta.url).href;
-      // A Node process that starts a prestarted writer, waits until it is up, then closes it or just ends.
+      // A Node process that starts a prestarted writer, waits until it is up and the test has looked, then closes it
+      // (and lives on a while) or just ends. It lets go of its stdin, so that only the writer could keep it running.
       const script = (close: boolean) => `
         const { PrestartedParquetWriter } = await import(${JSON.stringify(module)});
         const writer = new PrestartedParquetWriter();
         await new Promise((resolve) => setTimeout(resolve, 1500));
         process.stdout.write("started\\n");
+        await new Promise((resolve) => process.stdin.once("data", resolve));
+        process.stdin.destroy();
         ${close ? "writer.close(); await new Promise((resolve) => setTimeout(resolve, 5000));" : ""}`;
       for (const close of [true, false]) {
         const marker = `CLEANROOM_WRITER_TEST=${randomBytes(8).toString("hex")}`;
         const [name, value] = marker.split("=") as [string, string];
-        const node = spawn(process.execPath, ["--input-type=module", "-e", script(close)], { env: { ...process.env, [name]: value }, stdio: ["ignore", "pipe", "inherit"] });
+        const node = spawn(process.execPath, ["--input-type=module", "-e", script(close)], { env: { ...process.env, [name]: value }, stdio: ["pipe", "pipe", "inherit"] });
         const exited = new Promise<number | null>((resolve) => node.once("close", resolve));
         await new Promise<void>((resolve) => node.stdout.once("data", () => resolve()));
         // Node itself and the waiting Python writer carry the marker.
         expect(writersMarked(marker).filter((pid) => pid !== node.pid)).toHaveLength(1);
+        node.stdin.end("go\n");
         if (close) await until(() => writersMarked(marker).every((pid) => pid === node.pid), "the closed writer exits while Node still runs");
         const outcome = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve("still running"), 20_000))]);
         node.kill();
