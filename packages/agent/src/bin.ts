@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
-import { addPlatformOptions, attestedLink, untilSignal, type GovernanceOptions } from "@cleanroom/runtime";
+import { addPlatformOptions, attestedLink, untilSignal, writeReadyFile, type GovernanceOptions } from "@cleanroom/runtime";
 import { governancePortOf } from "./link-port.js";
 import { startAgent } from "./service.js";
 
@@ -40,7 +40,7 @@ async function start(options: StartOptions): Promise<void> {
   const certificate = join(options.workDir, "agent-cert.pem");
   writeFileSync(certificate, agent.certificatePem);
   const ready = { url: agent.url, certificate, attestationMode: source.mode, ...(source.hostData ? { hostData: source.hostData } : {}) };
-  if (options.readyFile) writeFileSync(options.readyFile, JSON.stringify(ready) + "\n");
+  if (options.readyFile) writeReadyFile(options.readyFile, ready);
   process.stdout.write(`cleanroom agent for contract ${options.contractId} listening on ${agent.url} (${source.description})\n`);
   await untilSignal();
   await agent.close();

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `cleanroom-runtime`: the runtime sidecar beside a confidential workload. It runs inside the workload's TEE (the
 // same pod or container group) and listens on loopback only.
-import { writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { addPlatformOptions, attestedLink, untilSignal, type GovernanceOptions } from "./platforms.js";
+import { writeReadyFile } from "./ready-file.js";
 import { startRuntimeSidecar } from "./sidecar.js";
 
 interface StartOptions extends GovernanceOptions {
@@ -17,7 +17,7 @@ async function start(options: StartOptions): Promise<void> {
   const { link, key, source } = await attestedLink(options);
   const sidecar = await startRuntimeSidecar({ link, key, source, port });
   const ready = { url: sidecar.url, attestationMode: source.mode, ...(source.hostData ? { hostData: source.hostData } : {}) };
-  if (options.readyFile) writeFileSync(options.readyFile, JSON.stringify(ready) + "\n");
+  if (options.readyFile) writeReadyFile(options.readyFile, ready);
   process.stdout.write(`runtime sidecar listening on ${sidecar.url} (${source.description})\n`);
   await untilSignal();
   await sidecar.close();

@@ -3,3 +3,4 @@ export { type AttestationSource, replayedEvidenceSource, skrSidecarSource, virtu
 export { GovernanceLink, type GovernanceLinkOptions } from "./governance-link.js";
 export { type RuntimeSidecar, type RuntimeSidecarOptions, startRuntimeSidecar } from "./sidecar.js";
 export { addPlatformOptions, attestationPlatform, attestedLink, untilSignal, type GovernanceOptions, type PlatformOptions } from "./platforms.js";
+export { writeReadyFile } from "./ready-file.js";

@@ -71,7 +71,7 @@ async function start(ctx: CommandContext, options: StartOptions): Promise<void> 
   });
   if (options.serviceCertOut) writeFileSync(ctx.path(options.serviceCertOut), service.serviceCertificatePem);
   const ready = { url: service.url, serviceCertificate: `${ctx.path(options.dataDir)}/identity/service_cert.pem` };
-  if (options.readyFile) writeFileSync(ctx.path(options.readyFile), JSON.stringify(ready) + "\n");
+  if (options.readyFile) (await import("@cleanroom/runtime")).writeReadyFile(ctx.path(options.readyFile), ready);
   ctx.printer.value(ready, () => `governance service listening on ${service.url}\nservice certificate: ${ready.serviceCertificate}\n`);
   const signal = await untilSignal();
   ctx.printer.note(`${signal}: stopping`);

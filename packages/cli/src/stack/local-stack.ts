@@ -77,14 +77,8 @@ async function startProcess(args: string[], log: string, ready: string, what: st
     }
     await sleep(100);
   }
-  // The file may be seen before its writer finished it.
-  for (;;) {
-    try {
-      return { pid: child.pid!, ready: JSON.parse(readFileSync(ready, "utf8")) as unknown };
-    } catch {
-      await sleep(20);
-    }
-  }
+  // Complete once it exists: services write their ready file aside and rename it into place.
+  return { pid: child.pid!, ready: JSON.parse(readFileSync(ready, "utf8")) as unknown };
 }
 
 export interface UpOptions {
