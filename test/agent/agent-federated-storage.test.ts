@@ -6,17 +6,14 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Credentials, Location, RunStatus } from "@cleanroom/protocol";
-import { downloadToFile, openStore, parseSecretCredentials } from "@cleanroom/storage";
+import { downloadToFile, openStore, parseSecretCredentials, type ObjectStore } from "@cleanroom/storage";
 import { readParquetWithDuckDb } from "../../packages/parquet-crypto/src/read-back.case.js";
-import { enact } from "../support/app-fixtures.js";
-import { appRequest } from "../support/app-requests.js";
 import { CONTRACT, createQuery, publishDataset, publishRemoteDataset, publishRemoteSink, startCleanRoom, type CleanRoom } from "../support/clean-room.js";
-import { startMinioTrusting } from "../support/federation.js";
-import { MINIO_REGION, minioBinary, minioOpenIdRoleArn, type MinioServer } from "../support/minio.js";
-import { objectKeys, PARTY_FIELDS, RESULT_FIELDS, runToEnd, twoPartyQuery } from "../support/remote-runs.js";
+import { enableServiceIssuer, startMinioTrusting } from "../support/federation.js";
+import { createMinioBuckets, MINIO_REGION, minioBinary, minioOpenIdRoleArn, type MinioServer } from "../support/minio.js";
+import { CONVERSIONS, EXPECTED_RESULT, IMPRESSIONS, objectKeys, PARTY_FIELDS, RESULT_FIELDS, runToEnd, twoPartyQuery } from "../support/remote-runs.js";
 
 const skipReason = !existsSync(minioBinary) && !process.env.CI ? `MinIO is not built at ${minioBinary}: run npm test (which builds it with Go)` : undefined;
 if (skipReason) console.warn(`test/agent/agent-federated-storage: skipped — ${skipReason}`);
@@ -39,19 +36,16 @@ const s3Location = (bucket: string, prefix: string): Location & { kind: "s3" } =
 const federation = (subject: string): Extract<Credentials, { kind: "federation" }> => ({ kind: "federation", subject, audience: AUDIENCE, roleArn: minioOpenIdRoleArn(AUDIENCE) });
 
 const run = (queryId: string, runId: string): Promise<RunStatus> => runToEnd(room, queryId, runId);
-/** What the sink's bucket holds, listed with MinIO's root keys (the owner's view). */
-const sinkKeys = (): Promise<string[]> => objectKeys(openStore(s3Location("results", "out"), parseSecretCredentials(s3Location("results", "out"), rootJson)));
+/** The sink as its owner sees it, with MinIO's root keys. */
+const ownersSink = (): ObjectStore => openStore(s3Location("results", "out"), parseSecretCredentials(s3Location("results", "out"), rootJson));
+const sinkKeys = (): Promise<string[]> => objectKeys(ownersSink());
 
 describe.skipIf(skipReason !== undefined)("a run over S3 with credentials by federation", () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "cleanroom-federated-"));
     room = await startCleanRoom();
     trusted = `${CONTRACT}/${room.advertiser.id}/storage`;
-    // The consortium's issuer, at the service's own address, so that MinIO on this machine can fetch its keys.
-    const issuer = `${room.consortium.service.url}/app/oidc`;
-    await enact(room.consortium, [{ name: "enable_oidc_issuer", args: { issuer_url: issuer } }]);
-    const generated = await appRequest(room.consortium.service, room.consortium.members[0], "POST", "/app/oidc/generateSigningKey");
-    expect(generated.status, JSON.stringify(generated.body)).toBe(200);
+    const issuer = await enableServiceIssuer(room.consortium);
     const statement = (action: string[], resource: string[]) => ({ Effect: "Allow", Action: action, Resource: resource, Condition: { StringEquals: { "jwt:sub": [trusted] } } });
     minio = await startMinioTrusting({ issuer, consortium: room.consortium }, AUDIENCE, POLICY, {
       Version: "2012-10-17",
@@ -61,20 +55,15 @@ describe.skipIf(skipReason !== undefined)("a run over S3 with credentials by fed
       ],
     });
     rootJson = JSON.stringify({ accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword });
-    const root = new S3Client({ endpoint: minio.url, region: MINIO_REGION, forcePathStyle: true, credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword } });
-    await root.send(new CreateBucketCommand({ Bucket: "advertiser" }));
-    await root.send(new CreateBucketCommand({ Bucket: "results" }));
-    root.destroy();
+    await createMinioBuckets(minio, ["advertiser", "results"]);
 
-    const impressions = Array.from({ length: 30 }, (_, i) => [`u${i}`, i < 20 ? "c1" : "c2"]);
-    const conversions = Array.from({ length: 12 }, (_, i) => [`u${i * 2}`, "c1"]);
-    await publishDataset(room, room.publisher, "impressions", { fields: PARTY_FIELDS, rows: impressions });
+    await publishDataset(room, room.publisher, "impressions", { fields: PARTY_FIELDS, rows: IMPRESSIONS });
     // The owner uploads with its own keys; the clean room gets only the federation subject.
     for (const [name, subject] of [
       ["conversions", trusted],
       ["conversions-untrusted", `${CONTRACT}/${room.advertiser.id}/other`],
     ] as const) {
-      await publishRemoteDataset(room, room.advertiser, name, { location: s3Location("advertiser", name), credentialsJson: rootJson, cleanRoomFederation: federation(subject), fields: PARTY_FIELDS, rows: conversions });
+      await publishRemoteDataset(room, room.advertiser, name, { location: s3Location("advertiser", name), credentialsJson: rootJson, cleanRoomFederation: federation(subject), fields: PARTY_FIELDS, rows: CONVERSIONS });
     }
     await publishRemoteSink(room, room.advertiser, "results", { location: s3Location("results", "out"), credentialsJson: rootJson, cleanRoomFederation: federation(trusted), fields: RESULT_FIELDS });
   }, 180_000);
@@ -96,11 +85,8 @@ describe.skipIf(skipReason !== undefined)("a run over S3 with credentials by fed
     expect(status.stats).toMatchObject({ rowsRead: 42, rowsWritten: 2 });
     const [key] = status.output!.objects;
     const file = join(work, "result.parquet");
-    await downloadToFile(openStore(s3Location("results", "out"), parseSecretCredentials(s3Location("results", "out"), rootJson)), key!, file);
-    expect(await readParquetWithDuckDb(file, room.keys.get("results"), "*", "ORDER BY campaign")).toEqual([
-      { campaign: "c1", users: "10" },
-      { campaign: "c2", users: "2" },
-    ]);
+    await downloadToFile(ownersSink(), key!, file);
+    expect(await readParquetWithDuckDb(file, room.keys.get("results"), "*", "ORDER BY campaign")).toEqual(EXPECTED_RESULT);
 
     // Another subject of the same owner gets a token and credentials, but the bucket's policy refuses it.
     await createQuery(room, room.operator, "q-untrusted", twoPartyQuery("impressions", "conversions-untrusted"), [room.publisher, room.advertiser]);

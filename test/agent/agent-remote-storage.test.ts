@@ -5,7 +5,6 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Location, RunStatus } from "@cleanroom/protocol";
@@ -13,8 +12,8 @@ import { downloadToFile, openStore, parseSecretCredentials } from "@cleanroom/st
 import { readParquetWithDuckDb } from "../../packages/parquet-crypto/src/read-back.case.js";
 import { startAzurite, type AzuriteServer } from "../support/azurite.js";
 import { acceptAnalyticsDocument, CONTRACT, createQuery, publishRemoteDataset, publishRemoteSink, startCleanRoom, type CleanRoom } from "../support/clean-room.js";
-import { MINIO_REGION, minioBinary, startMinio, type MinioServer } from "../support/minio.js";
-import { objectKeys, PARTY_FIELDS, RESULT_FIELDS, runToEnd, twoPartyQuery } from "../support/remote-runs.js";
+import { createMinioBuckets, MINIO_REGION, minioBinary, startMinio, type MinioServer } from "../support/minio.js";
+import { CONVERSIONS, EXPECTED_RESULT, IMPRESSIONS, objectKeys, PARTY_FIELDS, RESULT_FIELDS, runToEnd, twoPartyQuery } from "../support/remote-runs.js";
 import { freePort } from "../support/server-process.js";
 
 const skipReason = !existsSync(minioBinary) && !process.env.CI ? `MinIO is not built at ${minioBinary}: run npm test (which builds it with Go)` : undefined;
@@ -39,17 +38,12 @@ describe.skipIf(skipReason !== undefined)("a run over Azure Blob and S3", () => 
     [room, azurite, minio] = await Promise.all([startCleanRoom(), startAzurite(), startMinio({ env: {} })]);
     s3Json = JSON.stringify({ accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword });
     azureJson = JSON.stringify({ accountName: azurite.accountName, accountKey: azurite.accountKey });
-    const s3 = new S3Client({ endpoint: minio.url, region: MINIO_REGION, forcePathStyle: true, credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword } });
-    await s3.send(new CreateBucketCommand({ Bucket: "advertiser" }));
-    await s3.send(new CreateBucketCommand({ Bucket: "results" }));
-    s3.destroy();
+    await createMinioBuckets(minio, ["advertiser", "results"]);
     const blob = new BlobServiceClient(azurite.accountUrl, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
     await blob.getContainerClient("publisher").create();
 
-    const impressions = Array.from({ length: 30 }, (_, i) => [`u${i}`, i < 20 ? "c1" : "c2"]);
-    const conversions = Array.from({ length: 12 }, (_, i) => [`u${i * 2}`, "c1"]);
-    await publishRemoteDataset(room, room.publisher, "impressions", { location: azureLocation("publisher"), credentialsJson: azureJson, fields: PARTY_FIELDS, rows: impressions });
-    await publishRemoteDataset(room, room.advertiser, "conversions", { location: s3Location("advertiser", "conversions"), credentialsJson: s3Json, fields: PARTY_FIELDS, rows: conversions });
+    await publishRemoteDataset(room, room.publisher, "impressions", { location: azureLocation("publisher"), credentialsJson: azureJson, fields: PARTY_FIELDS, rows: IMPRESSIONS });
+    await publishRemoteDataset(room, room.advertiser, "conversions", { location: s3Location("advertiser", "conversions"), credentialsJson: s3Json, fields: PARTY_FIELDS, rows: CONVERSIONS });
     await publishRemoteSink(room, room.advertiser, "results", { location: s3Location("results", "out"), credentialsJson: s3Json, fields: RESULT_FIELDS });
   }, 120_000);
 
@@ -68,10 +62,7 @@ describe.skipIf(skipReason !== undefined)("a run over Azure Blob and S3", () => 
     expect(key).toBe(`${CONTRACT}/${status.submittedAt.slice(0, 10)}/remote-1/part-00000.parquet`);
     const file = join(work, "result.parquet");
     await downloadToFile(openStore(s3Location("results", "out"), parseSecretCredentials(s3Location("results", "out"), s3Json)), key!, file);
-    expect(await readParquetWithDuckDb(file, room.keys.get("results"), "*", "ORDER BY campaign")).toEqual([
-      { campaign: "c1", users: "10" },
-      { campaign: "c2", users: "2" },
-    ]);
+    expect(await readParquetWithDuckDb(file, room.keys.get("results"), "*", "ORDER BY campaign")).toEqual(EXPECTED_RESULT);
   });
 
   it("fails with StorageAccessDenied when the clean room's credentials are wrong, committing nothing", async () => {

@@ -4,13 +4,12 @@
 // refusal below is MinIO's own decision.
 import { existsSync } from "node:fs";
 import { Readable } from "node:stream";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Credentials, Location } from "@cleanroom/protocol";
 import { openStore, resolveCredentials, type CredentialSource } from "@cleanroom/storage";
 import { startFederationIssuer, startMinioTrusting, type FederationIssuer } from "../support/federation.js";
-import { MINIO_REGION, minioBinary, minioOpenIdRoleArn, type MinioServer } from "../support/minio.js";
+import { createMinioBuckets, MINIO_REGION, minioBinary, minioOpenIdRoleArn, type MinioServer } from "../support/minio.js";
 import { expectStorageError, listed, readAll } from "./streams.js";
 
 const CONTRACT = "storage-federated";
@@ -67,9 +66,7 @@ describe.skipIf(skipReason !== undefined)("S3 credentials by federation with Min
         },
       ],
     });
-    const root = new S3Client({ endpoint: minio.url, region: MINIO_REGION, forcePathStyle: true, credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword } });
-    await root.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    root.destroy();
+    await createMinioBuckets(minio, [BUCKET]);
   });
 
   afterAll(async () => {

@@ -163,10 +163,9 @@ async function acceptSpec(room: CleanRoom, owner: TestIdentity, name: string, pu
     encryption = { mode: "parquet-uniform", keySecretId: value.secretId };
     room.keys.set(name, publication.key);
   }
-  let credentials: DatasetSpecification["credentials"] = publication.credentials ?? { kind: "none" };
-  if (publication.credentials === undefined && publication.storageJson !== undefined) {
-    credentials = { kind: "secret", secretId: (await owner.client.putSecret(CONTRACT, `${name}-storage`, publication.storageJson)).value.secretId };
-  }
+  const credentials: DatasetSpecification["credentials"] =
+    publication.credentials ??
+    (publication.storageJson === undefined ? { kind: "none" } : { kind: "secret", secretId: (await owner.client.putSecret(CONTRACT, `${name}-storage`, publication.storageJson)).value.secretId });
   // Datasets and sinks share one shape; the label and `accessMode` tell them apart.
   const spec: DatasetSpecification = {
     name,

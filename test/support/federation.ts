@@ -22,16 +22,26 @@ export interface FederationIssuer {
   close(): Promise<void>;
 }
 
+/**
+ * Enables the consortium's OIDC issuer at the service's own address, so that relying parties on this machine can
+ * fetch its discovery document and keys, and generates its signing key. Returns the issuer URL.
+ */
+export async function enableServiceIssuer(consortium: Consortium): Promise<string> {
+  const issuer = `${consortium.service.url}/app/oidc`;
+  await enact(consortium, [{ name: "enable_oidc_issuer", args: { issuer_url: issuer } }]);
+  const generated = await appRequest(consortium.service, consortium.members[0], "POST", "/app/oidc/generateSigningKey");
+  expect(generated.status, JSON.stringify(generated.body)).toBe(200);
+  return issuer;
+}
+
 export async function startFederationIssuer(contractId: string): Promise<FederationIssuer> {
   let clockSkewMs = 0;
   const consortium = await startConsortium({ service: { insecureVirtualAttestation: true, clock: () => Date.now() + clockSkewMs } });
-  const issuer = `${consortium.service.url}/app/oidc`;
+  let issuer: string;
   try {
     await acceptContract(consortium, contractId);
     await enact(consortium, [admitVectorWorkload(contractId)]);
-    await enact(consortium, [{ name: "enable_oidc_issuer", args: { issuer_url: issuer } }]);
-    const generated = await appRequest(consortium.service, consortium.members[0], "POST", "/app/oidc/generateSigningKey");
-    expect(generated.status, JSON.stringify(generated.body)).toBe(200);
+    issuer = await enableServiceIssuer(consortium);
   } catch (error) {
     await consortium.close();
     throw error;

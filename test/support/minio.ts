@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { repoRoot } from "./repo-root.js";
 import { onFreePort, startServerProcess } from "./server-process.js";
 
@@ -140,4 +141,14 @@ export async function putMinioPolicy(minio: MinioServer, name: string, document:
  */
 export function minioOpenIdRoleArn(clientId: string): string {
   return `arn:minio:iam:${MINIO_REGION}::role/${createHash("sha1").update(clientId).digest("base64url")}`;
+}
+
+/** Creates the buckets with MinIO's root credentials, as the storage's owner would. */
+export async function createMinioBuckets(minio: MinioServer, buckets: readonly string[]): Promise<void> {
+  const root = new S3Client({ endpoint: minio.url, region: MINIO_REGION, forcePathStyle: true, credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword } });
+  try {
+    for (const bucket of buckets) await root.send(new CreateBucketCommand({ Bucket: bucket }));
+  } finally {
+    root.destroy();
+  }
 }

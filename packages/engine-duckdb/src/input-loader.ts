@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { EngineError, UNREADABLE_PAGES_REASON, asEngineError, isIntegrityFailure, isUnreadablePages } from "./errors.js";
+import { EngineError, asEngineError, integrityFailure } from "./errors.js";
 import type { Field, JobInput } from "./job.js";
 import { DUCKDB_TYPES, identifier, stringList, stringLiteral } from "./sql.js";
 
@@ -129,16 +129,6 @@ export async function loadInput(connection: DuckDBConnection, input: JobInput, k
     const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${table}`);
     return Number(reader.getRowsJS()[0]?.[0] ?? 0);
   } catch (error) {
-    if (isIntegrityFailure(error)) {
-      throw new EngineError(
-        "DatasetIntegrityCheckFailed",
-        `integrity check failed for dataset ${input.datasetName}: its encrypted data was altered or does not match the key`,
-        { cause: error },
-      );
-    }
-    if (isUnreadablePages(error)) {
-      throw new EngineError("DatasetIntegrityCheckFailed", `integrity check failed for dataset ${input.datasetName}: its encrypted pages could not be decrypted; they ${UNREADABLE_PAGES_REASON}`, { cause: error });
-    }
-    throw asEngineError(error, "DatasetLoadFailed", `dataset ${input.datasetName} could not be loaded`);
+    throw integrityFailure(error, { dataset: input.datasetName }) ?? asEngineError(error, "DatasetLoadFailed", `dataset ${input.datasetName} could not be loaded`);
   }
 }

@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { EngineError, UNREADABLE_PAGES_REASON, asEngineError, isIntegrityFailure, isUnreadablePages } from "./errors.js";
+import { EngineError, asEngineError, integrityFailure } from "./errors.js";
 import type { EventSink } from "./events.js";
 import type { Segment } from "./job.js";
 import { identifier, stringLiteral, text } from "./sql.js";
@@ -124,11 +124,7 @@ export async function runSteps(instance: DuckDBInstance, steps: readonly Step[],
           events.operational("QUERY_SEGMENT_EXECUTION_COMPLETED", { step_number: step.sequence, row_count: rows });
         } catch (error) {
           // Encrypted inputs are read lazily, so altered ciphertext surfaces in the first segment that reads it.
-          const failure = isIntegrityFailure(error)
-            ? new EngineError("DatasetIntegrityCheckFailed", `integrity check failed in segment ${planned.number}: the encrypted data of an input was altered or does not match its key`, { cause: error })
-            : isUnreadablePages(error)
-              ? new EngineError("DatasetIntegrityCheckFailed", `integrity check failed in segment ${planned.number}: the encrypted pages of an input could not be decrypted; they ${UNREADABLE_PAGES_REASON}`, { cause: error })
-              : asEngineError(error, "SegmentFailed", `segment ${planned.number} (step ${step.sequence}) failed`);
+          const failure = integrityFailure(error, { segment: planned.number }) ?? asEngineError(error, "SegmentFailed", `segment ${planned.number} (step ${step.sequence}) failed`);
           events.operational("QUERY_SEGMENT_EXECUTION_FAILED", { step_number: step.sequence, error: failure.message });
           throw failure;
         }

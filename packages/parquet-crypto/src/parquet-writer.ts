@@ -102,13 +102,9 @@ export type ParquetWrite = (options: ParquetWriteOptions) => Promise<ParquetWrit
  * no sound encryptor offline. The key goes to the writer over a pipe of its own (fd 3), never through argv, the
  * environment or the disk. On failure the partial output is removed and the promise rejects.
  */
-export const writeParquet: ParquetWrite = (options) => {
-  try {
-    return finishWrite(startWriter(writerArguments(options)), options);
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-};
+export async function writeParquet(options: ParquetWriteOptions): Promise<ParquetWriteResult> {
+  return finishWrite(startWriter(writerArguments(options)), options);
+}
 
 // Where the pipes are sockets (always, for a spawned child), whether they keep Node's event loop alive.
 function holdEventLoop(writer: WriterProcess, hold: boolean): void {
@@ -140,13 +136,9 @@ export class PrestartedParquetWriter {
     return writer;
   }
 
-  readonly write: ParquetWrite = (options) => {
-    let args: string[];
-    try {
-      args = writerArguments(options);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+  // Async, so that bad options reject like a failed write; everything up to handing over the writer runs at once.
+  readonly write: ParquetWrite = async (options) => {
+    const args = writerArguments(options);
     if (this.#waiting === undefined) return writeParquet(options);
     const writer = this.#waiting;
     this.#waiting = this.#prestart();
